@@ -1,0 +1,79 @@
+package community
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store reads and writes the network in PostgreSQL.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore wraps a pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Overview is what the home page shows of the whole network.
+type Overview struct {
+	People      int
+	Communities int
+	Connections int // accepted, declared connections
+	Largest     []CommunitySummary
+	Connected   []PersonSummary // the people with the most connections
+}
+
+// CommunitySummary is one community with its size.
+type CommunitySummary struct {
+	Slug    string
+	Name    string
+	Purpose string
+	Members int
+}
+
+// PersonSummary is one person with their number of accepted connections.
+type PersonSummary struct {
+	Handle      string
+	DisplayName string
+	Skills      []string
+	Connections int
+}
+
+const overviewCounts = `
+SELECT (SELECT count(*) FROM nodes),
+       (SELECT count(*) FROM communities),
+       (SELECT count(*) FROM connections WHERE state = 'accepted')`
+
+const overviewCommunities = `
+SELECT c.slug, c.name, c.purpose, count(m.node_id)::int AS members
+FROM communities c LEFT JOIN community_members m ON m.community_id = c.id
+GROUP BY c.id ORDER BY members DESC, c.name LIMIT $1`
+
+const overviewPeople = `
+SELECT n.handle, n.display_name, n.skills, count(c.id)::int AS connections
+FROM nodes n LEFT JOIN connections c
+  ON c.state = 'accepted' AND (c.from_node = n.id OR c.to_node = n.id)
+GROUP BY n.id ORDER BY connections DESC, n.display_name LIMIT $1`
+
+// Overview counts the network and lists its largest communities and best-connected people.
+func (s *Store) Overview(ctx context.Context, limit int) (Overview, error) {
+	var o Overview
+	if err := s.pool.QueryRow(ctx, overviewCounts).Scan(&o.People, &o.Communities, &o.Connections); err != nil {
+		return o, fmt.Errorf("overview counts: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, overviewCommunities, limit)
+	if err != nil {
+		return o, fmt.Errorf("overview communities: %w", err)
+	}
+	if o.Largest, err = pgx.CollectRows(rows, pgx.RowToStructByPos[CommunitySummary]); err != nil {
+		return o, fmt.Errorf("overview communities: %w", err)
+	}
+	rows, err = s.pool.Query(ctx, overviewPeople, limit)
+	if err != nil {
+		return o, fmt.Errorf("overview people: %w", err)
+	}
+	if o.Connected, err = pgx.CollectRows(rows, pgx.RowToStructByPos[PersonSummary]); err != nil {
+		return o, fmt.Errorf("overview people: %w", err)
+	}
+	return o, nil
+}

@@ -1,0 +1,243 @@
+// Package config reads the server's settings from environment variables.
+//
+// Every setting has a name listed in Names (the contract used by the README, the
+// compose file and the acceptance checks), a default where one makes sense, and a
+// validation that turns a bad value into one line naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config is the validated configuration of one server instance.
+type Config struct {
+	HTTPAddr        string        // HTTP_ADDR: where the web server listens
+	DatabaseURL     string        // DATABASE_URL: empty means "start a private PostgreSQL under DataDir"
+	NATSURLs        []string      // NATS_URL: external NATS servers; empty means "embed a NATS node"
+	NATSListen      string        // NATS_LISTEN: client address of the embedded node; empty: in-process only
+	ClusterName     string        // NATS_CLUSTER_NAME: all peers of one cluster share it
+	ClusterListen   string        // NATS_CLUSTER_LISTEN: route address of the embedded node
+	ClusterPeers    []string      // NATS_CLUSTER_PEERS: route URLs of the other embedded nodes
+	InstanceName    string        // INSTANCE_NAME: unique name of this instance in the cluster
+	DataDir         string        // DATA_DIR: JetStream store and the private PostgreSQL live here
+	LogLevel        slog.Level    // LOG_LEVEL
+	LogFormat       string        // LOG_FORMAT: text or json
+	SeedDemo        bool          // SEED_DEMO: seed a demo organisation into an empty database
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long a graceful stop may take
+	Heartbeat       time.Duration // PEER_HEARTBEAT: how often this instance announces itself
+	PeerTTL         time.Duration // PEER_TTL: a peer not heard from for this long is dropped
+}
+
+// Names lists every environment variable the server reads, in README order.
+var Names = []string{
+	"HTTP_ADDR", "DATABASE_URL", "NATS_URL", "NATS_LISTEN", "NATS_CLUSTER_NAME",
+	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
+	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
+}
+
+// Error is a configuration problem with one variable.
+type Error struct {
+	Name    string
+	Value   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("config: %s: %s", e.Name, e.Message)
+	}
+	return fmt.Sprintf("config: %s=%q: %s", e.Name, e.Value, e.Message)
+}
+
+// Parse reads and validates the configuration. getenv is os.Getenv in production;
+// tests pass a map lookup. The first problem found is returned.
+func Parse(getenv func(string) string) (Config, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	bad := func(name, msg string) error { return &Error{Name: name, Value: getenv(name), Message: msg} }
+
+	c := Config{
+		HTTPAddr:        "127.0.0.1:8080",
+		ClusterName:     "nodecommunity",
+		DataDir:         ".data",
+		LogLevel:        slog.LevelInfo,
+		LogFormat:       "text",
+		ShutdownTimeout: 10 * time.Second,
+		Heartbeat:       2 * time.Second,
+		PeerTTL:         10 * time.Second,
+	}
+
+	if v := get("HTTP_ADDR"); v != "" {
+		if err := checkHostPort(v); err != nil {
+			return c, bad("HTTP_ADDR", err.Error()+" (example 127.0.0.1:8080)")
+		}
+		c.HTTPAddr = v
+	}
+	if v := get("DATABASE_URL"); v != "" {
+		if _, err := pgxpool.ParseConfig(v); err != nil {
+			return c, &Error{Name: "DATABASE_URL", Message: "not a PostgreSQL connection URL (example postgres://user:pass@127.0.0.1:5432/nodecommunity)"}
+		}
+		c.DatabaseURL = v
+	}
+	if v := get("NATS_URL"); v != "" {
+		for _, u := range splitList(v) {
+			if err := checkURL(u, "nats", "tls", "ws", "wss"); err != nil {
+				return c, bad("NATS_URL", err.Error()+" (example nats://127.0.0.1:4222, comma-separated for several)")
+			}
+			c.NATSURLs = append(c.NATSURLs, u)
+		}
+	}
+	if v := get("NATS_LISTEN"); v != "" {
+		if err := checkHostPort(v); err != nil {
+			return c, bad("NATS_LISTEN", err.Error()+" (example 127.0.0.1:4222)")
+		}
+		c.NATSListen = v
+	}
+	if v := get("NATS_CLUSTER_NAME"); v != "" {
+		if strings.ContainsAny(v, " \t.*>") {
+			return c, bad("NATS_CLUSTER_NAME", "must not contain spaces, dots, '*' or '>'")
+		}
+		c.ClusterName = v
+	}
+	if v := get("NATS_CLUSTER_LISTEN"); v != "" {
+		if err := checkHostPort(v); err != nil {
+			return c, bad("NATS_CLUSTER_LISTEN", err.Error()+" (example 127.0.0.1:6222)")
+		}
+		c.ClusterListen = v
+	}
+	if v := get("NATS_CLUSTER_PEERS"); v != "" {
+		for _, u := range splitList(v) {
+			if err := checkURL(u, "nats", "nats-route"); err != nil {
+				return c, bad("NATS_CLUSTER_PEERS", err.Error()+" (example nats://127.0.0.1:6223,nats://127.0.0.1:6224)")
+			}
+			c.ClusterPeers = append(c.ClusterPeers, u)
+		}
+		if c.ClusterListen == "" {
+			return c, bad("NATS_CLUSTER_PEERS", "needs NATS_CLUSTER_LISTEN too, so the peers can route back to this node")
+		}
+	}
+	if len(c.NATSURLs) > 0 && (c.NATSListen != "" || c.ClusterListen != "") {
+		return c, &Error{Name: "NATS_URL", Message: "connects to an external NATS; unset NATS_LISTEN and NATS_CLUSTER_LISTEN, which configure the embedded one"}
+	}
+	if v := get("DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if v := get("INSTANCE_NAME"); v != "" {
+		if strings.ContainsAny(v, " \t.*>/\\") || len(v) > 64 {
+			return c, bad("INSTANCE_NAME", "use at most 64 letters, digits, '-' or '_'")
+		}
+		c.InstanceName = v
+	} else {
+		c.InstanceName = defaultInstanceName(c.HTTPAddr)
+	}
+	if v := get("LOG_LEVEL"); v != "" {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(v)); err != nil {
+			return c, bad("LOG_LEVEL", "use debug, info, warn or error")
+		}
+		c.LogLevel = lvl
+	}
+	if v := strings.ToLower(get("LOG_FORMAT")); v != "" {
+		if v != "text" && v != "json" {
+			return c, bad("LOG_FORMAT", "use text or json")
+		}
+		c.LogFormat = v
+	}
+	if v := get("SEED_DEMO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, bad("SEED_DEMO", "use true or false")
+		}
+		c.SeedDemo = b
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{
+		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, time.Second},
+		{"PEER_HEARTBEAT", &c.Heartbeat, 100 * time.Millisecond},
+		{"PEER_TTL", &c.PeerTTL, 300 * time.Millisecond},
+	} {
+		v := get(d.name)
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil {
+			return c, bad(d.name, "not a duration (examples 500ms, 10s, 1m)")
+		}
+		if dur < d.min {
+			return c, bad(d.name, "must be at least "+d.min.String())
+		}
+		*d.dst = dur
+	}
+	if c.PeerTTL < 2*c.Heartbeat {
+		return c, &Error{Name: "PEER_TTL", Message: fmt.Sprintf("must be at least twice PEER_HEARTBEAT (%s), or live peers would be dropped between heartbeats", c.Heartbeat)}
+	}
+	return c, nil
+}
+
+// Embedded reports whether this instance runs its own NATS node.
+func (c Config) Embedded() bool { return len(c.NATSURLs) == 0 }
+
+func checkHostPort(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if strings.ContainsAny(host, " /") {
+		return errors.New("host is not valid")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+func checkURL(v string, schemes ...string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL", v)
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return checkHostPort(u.Host)
+		}
+	}
+	return fmt.Errorf("%q: scheme must be one of %s", v, strings.Join(schemes, ", "))
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func defaultInstanceName(httpAddr string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	host = strings.NewReplacer(".", "-", " ", "-").Replace(host)
+	_, port, _ := net.SplitHostPort(httpAddr)
+	return host + "-" + port
+}

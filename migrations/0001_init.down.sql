@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS events;
+DROP TABLE IF EXISTS connections;
+DROP TABLE IF EXISTS community_members;
+DROP TABLE IF EXISTS communities;
+DROP TABLE IF EXISTS nodes;
