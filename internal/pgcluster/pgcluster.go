@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // ErrNoBinaries means no PostgreSQL server binaries were found.
@@ -152,6 +153,9 @@ func (c *Cluster) initdb(ctx context.Context, pwFile string) error {
 func (c *Cluster) pgctl(ctx context.Context, args ...string) error {
 	full := append([]string{"-D", c.dataDir()}, args...)
 	cmd := c.command(ctx, "pg_ctl", full...)
+	// Its own process group: a Ctrl-C in the terminal must reach us, not the
+	// database, so that we stop it in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {

@@ -1,0 +1,33 @@
+# Node Community — the targets a newcomer needs.
+GO       ?= go
+BIN      := bin/server
+HTTP_ADDR ?= 127.0.0.1:8080
+
+.PHONY: run build test cluster generate lint clean
+
+## run: build and serve one instance with embedded NATS, a private PostgreSQL
+## under .data/ (unless DATABASE_URL is set) and a demo organisation.
+run: build
+	SEED_DEMO=$${SEED_DEMO:-true} HTTP_ADDR=$(HTTP_ADDR) ./$(BIN)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/server
+
+## test: the whole suite, on a private PostgreSQL unless TEST_DATABASE_URL is set.
+test:
+	$(GO) run ./cmd/devdb -env TEST_DATABASE_URL -- $(GO) test -race -count=1 -timeout 30m ./...
+
+## cluster: three instances (8081-8083) forming one NATS cluster over one PostgreSQL.
+cluster: build
+	$(GO) run ./cmd/devdb -dir .data/cluster-postgres -fsync -env DATABASE_URL -- ./scripts/cluster.sh
+
+## generate: regenerate the templ components (the generated files are committed).
+generate:
+	$(GO) tool templ generate
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+clean:
+	rm -rf bin

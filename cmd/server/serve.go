@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nodecommunity/nodecommunity/internal/bus"
+	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/internal/config"
+	"github.com/nodecommunity/nodecommunity/internal/db"
+	"github.com/nodecommunity/nodecommunity/web"
+)
+
+// serve runs the instance until ctx ends, then stops gracefully: readiness fails,
+// live streams are told to reconnect and closed, in-flight requests finish, the
+// peers are told this instance leaves, and NATS and PostgreSQL are closed.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	pool, closeDB, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if err := db.MigrateUp(pool); err != nil {
+		return err
+	}
+	store := community.NewStore(pool)
+	if cfg.SeedDemo {
+		seeded, err := store.SeedDemo(ctx)
+		if err != nil {
+			return err
+		}
+		if seeded {
+			log.Info("demo organisation seeded", "people", community.DemoPeople)
+		}
+	}
+
+	b, err := bus.Start(ctx, bus.Options{
+		Name:          cfg.InstanceName,
+		URLs:          cfg.NATSURLs,
+		Listen:        cfg.NATSListen,
+		ClusterName:   cfg.ClusterName,
+		ClusterListen: cfg.ClusterListen,
+		Peers:         cfg.ClusterPeers,
+		StoreDir:      bus.StoreDir(cfg.DataDir, cfg.InstanceName),
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	addr := ln.Addr().String()
+
+	var site *web.Server
+	members := bus.NewMembership(b.Conn(), cfg.InstanceName, addr, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
+	site = web.New(web.Deps{
+		Logger:   log,
+		Instance: cfg.InstanceName,
+		Members:  members,
+		Network:  store,
+		Checks: map[string]web.Check{
+			"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+			"nats":     b.Ready,
+		},
+		LiveInterval: cfg.Heartbeat,
+	})
+	if err := members.Start(); err != nil {
+		ln.Close()
+		return fmt.Errorf("nats: membership: %w", err)
+	}
+	defer members.Stop()
+
+	srv := &http.Server{
+		Handler:           site,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	natsInfo := "embedded NATS node (in-process)"
+	if u := b.ClientURL(); u != "" {
+		natsInfo = u
+	}
+	log.Info("serving", "http", "http://"+addr, "nats", natsInfo, "peers", len(cfg.ClusterPeers))
+	fmt.Fprintf(stdout, "Node Community instance %s is serving http://%s\n", cfg.InstanceName, addr)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	site.Drain()
+	members.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout-time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("http shutdown", "err", err)
+	} else if err != nil {
+		srv.Close()
+		log.Warn("http shutdown timed out; remaining connections closed")
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,166 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" {
+		t.Errorf("HTTPAddr = %q, want 127.0.0.1:8080", c.HTTPAddr)
+	}
+	if c.DatabaseURL != "" || len(c.NATSURLs) != 0 || c.NATSListen != "" || c.ClusterListen != "" || len(c.ClusterPeers) != 0 {
+		t.Errorf("defaults should configure no external database or NATS and no open NATS port: %+v", c)
+	}
+	if !c.Embedded() {
+		t.Error("Embedded() = false by default, want true")
+	}
+	if !strings.HasSuffix(c.DataDir, "/.data") {
+		t.Errorf("DataDir = %q, want an absolute path ending in /.data", c.DataDir)
+	}
+	if !strings.HasSuffix(c.InstanceName, "-8080") || strings.Contains(c.InstanceName, ".") {
+		t.Errorf("InstanceName = %q, want hostname-8080 without dots", c.InstanceName)
+	}
+	if c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.SeedDemo {
+		t.Errorf("log/seed defaults wrong: %+v", c)
+	}
+	if c.ShutdownTimeout != 10*time.Second || c.Heartbeat != 2*time.Second || c.PeerTTL != 10*time.Second {
+		t.Errorf("durations = %s %s %s, want 10s 2s 10s", c.ShutdownTimeout, c.Heartbeat, c.PeerTTL)
+	}
+	if c.ClusterName != "nodecommunity" {
+		t.Errorf("ClusterName = %q", c.ClusterName)
+	}
+}
+
+func TestValidValues(t *testing.T) {
+	c, err := Parse(env(map[string]string{
+		"HTTP_ADDR":           "0.0.0.0:9000",
+		"DATABASE_URL":        "postgres://u:p@db.internal:5432/nc?sslmode=disable",
+		"NATS_LISTEN":         "127.0.0.1:4222",
+		"NATS_CLUSTER_LISTEN": "127.0.0.1:6222",
+		"NATS_CLUSTER_PEERS":  "nats://127.0.0.1:6223, nats-route://127.0.0.1:6224",
+		"NATS_CLUSTER_NAME":   "acme",
+		"INSTANCE_NAME":       "peer-a",
+		"DATA_DIR":            "/tmp/nc",
+		"LOG_LEVEL":           "debug",
+		"LOG_FORMAT":          "JSON",
+		"SEED_DEMO":           "true",
+		"SHUTDOWN_TIMEOUT":    "5s",
+		"PEER_HEARTBEAT":      "500ms",
+		"PEER_TTL":            "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.ClusterPeers, []string{"nats://127.0.0.1:6223", "nats-route://127.0.0.1:6224"}; !slices.Equal(got, want) {
+		t.Errorf("ClusterPeers = %q, want %q", got, want)
+	}
+	if c.InstanceName != "peer-a" || c.DataDir != "/tmp/nc" || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
+		!c.SeedDemo || c.ShutdownTimeout != 5*time.Second || c.Heartbeat != 500*time.Millisecond || c.PeerTTL != 3*time.Second ||
+		c.ClusterName != "acme" || c.HTTPAddr != "0.0.0.0:9000" || c.NATSListen != "127.0.0.1:4222" {
+		t.Errorf("parsed %+v", c)
+	}
+
+	ext, err := Parse(env(map[string]string{"NATS_URL": "nats://10.0.0.1:4222,nats://10.0.0.2:4222"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ext.NATSURLs) != 2 || ext.Embedded() {
+		t.Errorf("NATS_URL list: %+v", ext.NATSURLs)
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string // the variable the error must name
+	}{
+		{"http addr without port", map[string]string{"HTTP_ADDR": "localhost"}, "HTTP_ADDR"},
+		{"http port not a number", map[string]string{"HTTP_ADDR": "127.0.0.1:http"}, "HTTP_ADDR"},
+		{"http port out of range", map[string]string{"HTTP_ADDR": "127.0.0.1:70000"}, "HTTP_ADDR"},
+		{"database url garbage", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
+		{"nats url wrong scheme", map[string]string{"NATS_URL": "http://127.0.0.1:4222"}, "NATS_URL"},
+		{"nats url not a url", map[string]string{"NATS_URL": "::::"}, "NATS_URL"},
+		{"nats listen", map[string]string{"NATS_LISTEN": "4222"}, "NATS_LISTEN"},
+		{"cluster listen", map[string]string{"NATS_CLUSTER_LISTEN": "x:y"}, "NATS_CLUSTER_LISTEN"},
+		{"peer not a url", map[string]string{"NATS_CLUSTER_LISTEN": "127.0.0.1:6222", "NATS_CLUSTER_PEERS": "127.0.0.1:6223"}, "NATS_CLUSTER_PEERS"},
+		{"peers without cluster listen", map[string]string{"NATS_CLUSTER_PEERS": "nats://127.0.0.1:6223"}, "NATS_CLUSTER_PEERS"},
+		{"external and embedded at once", map[string]string{"NATS_URL": "nats://127.0.0.1:4222", "NATS_LISTEN": "127.0.0.1:4223"}, "NATS_URL"},
+		{"cluster name with dot", map[string]string{"NATS_CLUSTER_NAME": "a.b"}, "NATS_CLUSTER_NAME"},
+		{"instance name with space", map[string]string{"INSTANCE_NAME": "peer a"}, "INSTANCE_NAME"},
+		{"instance name too long", map[string]string{"INSTANCE_NAME": strings.Repeat("x", 65)}, "INSTANCE_NAME"},
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
+		{"seed demo", map[string]string{"SEED_DEMO": "sure"}, "SEED_DEMO"},
+		{"shutdown timeout not a duration", map[string]string{"SHUTDOWN_TIMEOUT": "10"}, "SHUTDOWN_TIMEOUT"},
+		{"shutdown timeout too short", map[string]string{"SHUTDOWN_TIMEOUT": "10ms"}, "SHUTDOWN_TIMEOUT"},
+		{"heartbeat too short", map[string]string{"PEER_HEARTBEAT": "1ms"}, "PEER_HEARTBEAT"},
+		{"ttl shorter than two heartbeats", map[string]string{"PEER_HEARTBEAT": "5s", "PEER_TTL": "6s"}, "PEER_TTL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(env(tc.env))
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *config.Error", err)
+			}
+			if ce.Name != tc.want {
+				t.Errorf("error names %s, want %s", ce.Name, tc.want)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "config: "+tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q should be one line starting with config: %s", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestDatabaseURLPasswordNotEchoed(t *testing.T) {
+	_, err := Parse(env(map[string]string{"DATABASE_URL": "postgres://u:s3cret@h:bad/db"}))
+	if err == nil {
+		t.Fatal("want an error for a bad port")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q leaks the password", err)
+	}
+}
+
+func TestNamesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range Names {
+		if seen[n] {
+			t.Errorf("%s listed twice", n)
+		}
+		seen[n] = true
+	}
+}
+
+func TestNamesListEveryVariableRead(t *testing.T) {
+	read := map[string]bool{}
+	_, _ = Parse(func(k string) string { read[k] = true; return "" })
+	for _, n := range Names {
+		if !read[n] {
+			t.Errorf("Names lists %s, which Parse never reads", n)
+		}
+		delete(read, n)
+	}
+	for n := range read {
+		t.Errorf("Parse reads %s, which Names does not list", n)
+	}
+}

@@ -1,0 +1,96 @@
+package db_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nodecommunity/nodecommunity/internal/db"
+	"github.com/nodecommunity/nodecommunity/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func tables(t *testing.T, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(),
+		`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	pool := testenv.Pool(t, testenv.EmptyDatabaseURL(t))
+	m, err := db.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	latest, err := db.Latest()
+	if err != nil || latest == 0 {
+		t.Fatalf("Latest = %d, %v; want a version", latest, err)
+	}
+	want := []string{"communities", "community_members", "connections", "events", "nodes"}
+
+	if got := tables(t, pool); len(got) != 0 {
+		t.Fatalf("empty database has tables %v", got)
+	}
+	for round := 1; round <= 2; round++ {
+		if err := m.Up(); err != nil {
+			t.Fatalf("up (round %d): %v", round, err)
+		}
+		if got := tables(t, pool); !slices.Equal(got, want) {
+			t.Fatalf("after up (round %d): tables %v, want %v", round, got, want)
+		}
+		st, err := m.Status()
+		if err != nil || st.Version != latest || st.Dirty {
+			t.Fatalf("status after up = %+v, %v; want version %d, clean", st, err, latest)
+		}
+		if err := m.Up(); err != nil {
+			t.Fatalf("a second up should be a no-op: %v", err)
+		}
+		if round == 2 {
+			break
+		}
+		if err := m.Down(0); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		if got := tables(t, pool); len(got) != 0 {
+			t.Fatalf("after down: tables %v, want none", got)
+		}
+		if st, _ := m.Status(); st.Version != 0 {
+			t.Fatalf("status after down = %+v, want version 0", st)
+		}
+	}
+}
+
+func TestOpenNamesHostOnFailure(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, err := db.Open(ctx, "postgres://u:topsecret@127.0.0.1:1/nc?connect_timeout=2")
+	if err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "127.0.0.1:1") || !strings.Contains(msg, `"nc"`) {
+		t.Errorf("error %q should name the host, port and database", msg)
+	}
+	if strings.Contains(msg, "topsecret") {
+		t.Errorf("error %q leaks the password", msg)
+	}
+}

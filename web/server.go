@@ -1,0 +1,109 @@
+// Package web is the HTTP face of an instance: the chi router, middleware, pages
+// rendered with templ, JSON endpoints and server-sent event streams.
+//
+// It knows nothing of SQL or NATS: handlers reach the domain through the small
+// interfaces in Deps, declared here by the consumer. Every instance serves every
+// route; the only state kept here is the set of live streams, which Drain ends.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/nodecommunity/nodecommunity/internal/bus"
+	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/web/static"
+)
+
+// Members lists the live instances of the cluster.
+type Members interface {
+	Members() []bus.Member
+}
+
+// Overviewer summarises the network for the home page.
+type Overviewer interface {
+	Overview(ctx context.Context, limit int) (community.Overview, error)
+}
+
+// Check reports whether one dependency is usable now.
+type Check func(ctx context.Context) error
+
+// Deps are what the handlers need from the rest of the program.
+type Deps struct {
+	Logger   *slog.Logger
+	Instance string
+	Members  Members
+	Network  Overviewer
+	// Checks are run by /readyz, by name ("postgres", "nats").
+	Checks map[string]Check
+	// LiveInterval is how often live pages are refreshed (default 2s).
+	LiveInterval time.Duration
+}
+
+// Server holds the router and the live streams of one instance.
+type Server struct {
+	d        Deps
+	handler  http.Handler
+	streams  *streams
+	draining atomic.Bool
+}
+
+// RequestTimeout bounds ordinary (non-streaming) requests.
+const RequestTimeout = 30 * time.Second
+
+// New builds the router.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.LiveInterval == 0 {
+		d.LiveInterval = 2 * time.Second
+	}
+	s := &Server{d: d, streams: newStreams()}
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.GetHead)
+	r.Use(s.logRequests)
+	r.Use(s.recoverPanics)
+	r.Use(securityHeaders)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/static/*", static.Handler())
+
+	// Streams live as long as the client stays; everything else gets a deadline.
+	r.Get("/cluster/live", s.clusterLive)
+	r.Group(func(r chi.Router) {
+		r.Use(middleware.Timeout(RequestTimeout))
+		r.Get("/", s.home)
+		r.Get("/cluster", s.cluster)
+		r.Get("/api/v1/cluster", s.apiCluster)
+	})
+
+	// Cross-origin unsafe requests are refused before any handler runs.
+	csrf := http.NewCrossOriginProtection()
+	s.handler = csrf.Handler(r)
+	return s
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Clients is the number of live streaming clients on this instance.
+func (s *Server) Clients() int { return s.streams.count() }
+
+// Drain starts a graceful stop: readiness fails from now on, and every live stream
+// is told to reconnect (to another instance) and closed. New streams are refused.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.streams.closeAll()
+}
