@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/nodecommunity/nodecommunity/internal/testenv"
+)
+
+// newBrowser starts headless Chromium (Debian's package) for one test. As root it
+// needs --no-sandbox, which chromedp adds; background networking stays off because
+// the machine has no network beyond loopback.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found on PATH: install the Debian package chromium (.ci/run does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot saved: %s", path)
+}
+
+func TestBrowserHomeAndClusterPages(t *testing.T) {
+	dbURL := testenv.DatabaseURL(t)
+	envs := clusterEnvs(t, 3, dbURL)
+	envs[0]["SEED_DEMO"] = "true"
+	a := startInstance(t, envs[0])
+	b := startInstance(t, envs[1])
+	waitClusterNames(t, a.url, []string{"peer-1", "peer-2"}, 15*time.Second)
+	ctx := newBrowser(t)
+
+	t.Run("home page", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/")); err != nil {
+			t.Fatal(err)
+		}
+		h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "Your organisation, as a network of equals"; h1 != want {
+			t.Errorf("h1 = %q, want %q", h1, want)
+		}
+		people, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="stat-people"] .n`)))
+		if err != nil || people != "30" {
+			t.Errorf("people stat = %q, %v; want 30", people, err)
+		}
+		cards, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="community-card"]').length`))
+		if err != nil || cards != 5 {
+			t.Errorf("%d community cards, %v; want 5", cards, err)
+		}
+		// htmx runs only if its script carried the CSP nonce.
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof htmx === "object"`))
+		if err != nil || !loaded {
+			t.Errorf("htmx did not load under the CSP: %v", err)
+		}
+		screenshot(t, ctx, "home.png")
+	})
+
+	t.Run("cluster page updates live as a peer joins", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/cluster")); err != nil {
+			t.Fatal(err)
+		}
+		caption, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="cluster-table"] caption`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(caption, "2 live instances") || !strings.Contains(caption, "peer-2") {
+			t.Errorf("caption = %q, want 2 live instances as seen from peer-2", caption)
+		}
+		// A third instance starts; the open page must show it without a reload.
+		startInstance(t, envs[2])
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+			`document.querySelectorAll('[data-testid="cluster-member"]').length === 3`,
+			chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			t.Fatalf("the third peer did not appear live on the cluster page: %v", err)
+		}
+		self, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.self`)))
+		if err != nil || !strings.Contains(self, "peer-2") || !strings.Contains(self, "this instance") {
+			t.Errorf("highlighted row = %q, %v; want peer-2 marked as this instance", self, err)
+		}
+		// This page's own stream counts as a live client of peer-2.
+		var c clusterJSON
+		getJSON(t, b.url+"/api/v1/cluster", &c)
+		for _, m := range c.Instances {
+			if m.Name == "peer-2" && (m.Clients == nil || *m.Clients < 1) {
+				t.Errorf("peer-2 reports %v live clients with a cluster page open, want at least 1", m.Clients)
+			}
+		}
+		screenshot(t, ctx, "cluster.png")
+	})
+}
