@@ -182,3 +182,20 @@ func TestUnreachableDatabaseNamesHost(t *testing.T) {
 		t.Fatalf("err = %v, want one naming 127.0.0.1:1 without the password", err)
 	}
 }
+
+func TestHealthcheckCommand(t *testing.T) {
+	in := startInstance(t, map[string]string{"DATABASE_URL": testenv.DatabaseURL(t), "INSTANCE_NAME": "probe-test"})
+	addr := strings.TrimPrefix(in.url, "http://")
+	probe := func(httpAddr string) error {
+		var out, logs bytes.Buffer
+		return run(context.Background(), []string{"healthcheck"}, func(k string) string {
+			return map[string]string{"HTTP_ADDR": httpAddr}[k]
+		}, &out, &logs)
+	}
+	if err := probe(addr); err != nil {
+		t.Errorf("healthcheck against a ready instance: %v", err)
+	}
+	if err := probe("127.0.0.1:1"); err == nil {
+		t.Error("healthcheck against a closed port succeeded")
+	}
+}

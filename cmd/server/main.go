@@ -7,6 +7,7 @@
 //	server migrate up          apply pending migrations
 //	server migrate down [N|all] revert N migrations (default 1)
 //	server migrate status      show the schema version
+//	server healthcheck         exit 0 when the instance at HTTP_ADDR is ready (for container probes)
 package main
 
 import (
@@ -15,9 +16,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/nodecommunity/nodecommunity/internal/config"
 )
@@ -38,7 +42,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: server [migrate up|down [N|all]|status]")
+var errUsage = errors.New("usage: server [migrate up|down [N|all]|status | healthcheck]")
 
 // run is the whole program, so tests can start real instances in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -52,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, logger, stdout)
 	case args[0] == "migrate":
 		return migrateCmd(ctx, cfg, logger, args[1:], stdout)
+	case args[0] == "healthcheck" && len(args) == 1:
+		return healthcheck(ctx, cfg, stdout)
 	default:
 		return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
 	}
@@ -64,4 +70,29 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(h).With("instance", cfg.InstanceName)
+}
+
+// healthcheck asks the instance listening on HTTP_ADDR whether it is ready, for
+// container probes in images with no shell or curl.
+func healthcheck(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	host, port, _ := net.SplitHostPort(cfg.HTTPAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /readyz answered %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
 }

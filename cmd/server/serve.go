@@ -60,9 +60,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	addr := ln.Addr().String()
+	advertise := cfg.HTTPAdvertise
+	if advertise == "" {
+		advertise = addr
+	}
 
 	var site *web.Server
-	members := bus.NewMembership(b.Conn(), cfg.InstanceName, addr, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
+	members := bus.NewMembership(b.Conn(), cfg.InstanceName, advertise, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
 	site = web.New(web.Deps{
 		Logger:   log,
 		Instance: cfg.InstanceName,

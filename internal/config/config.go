@@ -23,6 +23,7 @@ import (
 // Config is the validated configuration of one server instance.
 type Config struct {
 	HTTPAddr        string        // HTTP_ADDR: where the web server listens
+	HTTPAdvertise   string        // HTTP_ADVERTISE: host:port peers list for this instance; empty: the bound address
 	DatabaseURL     string        // DATABASE_URL: empty means "start a private PostgreSQL under DataDir"
 	NATSURLs        []string      // NATS_URL: external NATS servers; empty means "embed a NATS node"
 	NATSListen      string        // NATS_LISTEN: client address of the embedded node; empty: in-process only
@@ -41,7 +42,7 @@ type Config struct {
 
 // Names lists every environment variable the server reads, in README order.
 var Names = []string{
-	"HTTP_ADDR", "DATABASE_URL", "NATS_URL", "NATS_LISTEN", "NATS_CLUSTER_NAME",
+	"HTTP_ADDR", "HTTP_ADVERTISE", "DATABASE_URL", "NATS_URL", "NATS_LISTEN", "NATS_CLUSTER_NAME",
 	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
 }
@@ -82,6 +83,12 @@ func Parse(getenv func(string) string) (Config, error) {
 			return c, bad("HTTP_ADDR", err.Error()+" (example 127.0.0.1:8080)")
 		}
 		c.HTTPAddr = v
+	}
+	if v := get("HTTP_ADVERTISE"); v != "" {
+		if err := checkHostPort(v); err != nil {
+			return c, bad("HTTP_ADVERTISE", err.Error()+" (example localhost:8081)")
+		}
+		c.HTTPAdvertise = v
 	}
 	if v := get("DATABASE_URL"); v != "" {
 		if _, err := pgxpool.ParseConfig(v); err != nil {

@@ -47,6 +47,7 @@ func TestDefaults(t *testing.T) {
 func TestValidValues(t *testing.T) {
 	c, err := Parse(env(map[string]string{
 		"HTTP_ADDR":           "0.0.0.0:9000",
+		"HTTP_ADVERTISE":      "localhost:8081",
 		"DATABASE_URL":        "postgres://u:p@db.internal:5432/nc?sslmode=disable",
 		"NATS_LISTEN":         "127.0.0.1:4222",
 		"NATS_CLUSTER_LISTEN": "127.0.0.1:6222",
@@ -69,7 +70,7 @@ func TestValidValues(t *testing.T) {
 	}
 	if c.InstanceName != "peer-a" || c.DataDir != "/tmp/nc" || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
 		!c.SeedDemo || c.ShutdownTimeout != 5*time.Second || c.Heartbeat != 500*time.Millisecond || c.PeerTTL != 3*time.Second ||
-		c.ClusterName != "acme" || c.HTTPAddr != "0.0.0.0:9000" || c.NATSListen != "127.0.0.1:4222" {
+		c.ClusterName != "acme" || c.HTTPAddr != "0.0.0.0:9000" || c.HTTPAdvertise != "localhost:8081" || c.NATSListen != "127.0.0.1:4222" {
 		t.Errorf("parsed %+v", c)
 	}
 
@@ -91,6 +92,7 @@ func TestInvalidValues(t *testing.T) {
 		{"http addr without port", map[string]string{"HTTP_ADDR": "localhost"}, "HTTP_ADDR"},
 		{"http port not a number", map[string]string{"HTTP_ADDR": "127.0.0.1:http"}, "HTTP_ADDR"},
 		{"http port out of range", map[string]string{"HTTP_ADDR": "127.0.0.1:70000"}, "HTTP_ADDR"},
+		{"advertised address without port", map[string]string{"HTTP_ADVERTISE": "peer-1"}, "HTTP_ADVERTISE"},
 		{"database url garbage", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL"},
 		{"nats url wrong scheme", map[string]string{"NATS_URL": "http://127.0.0.1:4222"}, "NATS_URL"},
 		{"nats url not a url", map[string]string{"NATS_URL": "::::"}, "NATS_URL"},
