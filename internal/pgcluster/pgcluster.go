@@ -199,6 +199,9 @@ func (c *Cluster) chown(paths ...string) error {
 	return nil
 }
 
+// debianRoot is where Debian installs PostgreSQL versions (a variable for tests).
+var debianRoot = "/usr/lib/postgresql"
+
 // findBinaries looks for initdb and pg_ctl: beside each other on PATH, or in the
 // newest /usr/lib/postgresql/<version>/bin (Debian's layout, not on PATH).
 func findBinaries() (string, error) {
@@ -211,7 +214,7 @@ func findBinaries() (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(filepath.Join(debianRoot, "*", "bin"))
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {

@@ -1,0 +1,113 @@
+package pgcluster
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestStartReuseStop(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pg")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	c, err := Start(ctx, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, c.URL())
+	if err != nil {
+		t.Fatalf("connect with the generated password: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	firstPassword := c.Password()
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgx.Connect(ctx, c.URL()); err == nil {
+		t.Fatal("still accepting connections after Stop")
+	}
+
+	t.Run("a second start reuses the cluster and its data", func(t *testing.T) {
+		c2, err := Start(ctx, Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Stop(ctx)
+		if c2.Password() != firstPassword {
+			t.Error("the password changed between runs")
+		}
+		conn, err := pgx.Connect(ctx, c2.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var v int
+		if err := conn.QueryRow(ctx, `SELECT v FROM kept`).Scan(&v); err != nil || v != 42 {
+			t.Errorf("kept row = %d, %v; want 42", v, err)
+		}
+	})
+
+	t.Run("wrong password is refused", func(t *testing.T) {
+		c3, err := Start(ctx, Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c3.Stop(ctx)
+		bad := *c3
+		bad.password = "wrong"
+		if conn, err := pgx.Connect(ctx, bad.URL()); err == nil {
+			conn.Close(ctx)
+			t.Error("connected with a wrong password: the cluster must not trust loopback")
+		}
+	})
+}
+
+func TestNoBinariesSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	old := debianRoot
+	debianRoot = t.TempDir()
+	defer func() { debianRoot = old }()
+	_, err := Start(context.Background(), Options{Dir: t.TempDir()})
+	if err != ErrNoBinaries {
+		t.Fatalf("err = %v, want ErrNoBinaries", err)
+	}
+}
+
+func TestErrNoBinariesNamesThePackage(t *testing.T) {
+	for _, want := range []string{"apt-get install postgresql", "DATABASE_URL"} {
+		if !strings.Contains(ErrNoBinaries.Error(), want) {
+			t.Errorf("message %q should mention %q", ErrNoBinaries, want)
+		}
+	}
+}
+
+func TestFindsVersionedBinariesOffPath(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	old := debianRoot
+	debianRoot = t.TempDir()
+	defer func() { debianRoot = old }()
+	for _, v := range []string{"9.6", "15", "13"} {
+		bin := filepath.Join(debianRoot, v, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range []string{"pg_ctl", "initdb"} {
+			if err := os.WriteFile(filepath.Join(bin, tool), nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := findBinaries()
+	if want := filepath.Join(debianRoot, "15", "bin"); err != nil || got != want {
+		t.Errorf("findBinaries = %q, %v; want the newest version %q", got, err, want)
+	}
+}
