@@ -31,7 +31,7 @@ type apiError struct {
 }
 
 var errorCodes = map[int]string{
-	http.StatusBadRequest: "bad_request", http.StatusForbidden: "forbidden", http.StatusNotFound: "not_found",
+	http.StatusBadRequest: "bad_request", http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden", http.StatusNotFound: "not_found",
 	http.StatusMethodNotAllowed: "method_not_allowed", http.StatusConflict: "conflict",
 	http.StatusRequestEntityTooLarge: "too_large", http.StatusUnprocessableEntity: "invalid",
 	http.StatusInternalServerError: "internal", http.StatusServiceUnavailable: "unavailable",
@@ -40,9 +40,14 @@ var errorCodes = map[int]string{
 // fail answers with an error: JSON for the API, a page for browsers. The message
 // is for people and must never carry an internal error's text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, message string) {
+	s.failField(w, r, status, "", message)
+}
+
+// failField is fail naming the input field at fault (JSON "field").
+func (s *Server) failField(w http.ResponseWriter, r *http.Request, status int, field, message string) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		var e apiError
-		e.Error.Code, e.Error.Message = errorCodes[status], message
+		e.Error.Code, e.Error.Message, e.Error.Field = errorCodes[status], message, field
 		s.writeJSON(w, status, e)
 		return
 	}

@@ -23,7 +23,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	o, err := s.d.Network.Overview(r.Context(), 6)
+	o, err := s.d.Store.Overview(r.Context(), 6)
 	if err != nil {
 		s.d.Logger.Error("home overview", "err", err)
 		s.fail(w, r, http.StatusServiceUnavailable, "The network's data cannot be read right now. Try again in a moment.")

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -26,11 +27,6 @@ type Members interface {
 	Members() []bus.Member
 }
 
-// Overviewer summarises the network for the home page.
-type Overviewer interface {
-	Overview(ctx context.Context, limit int) (community.Overview, error)
-}
-
 // Check reports whether one dependency is usable now.
 type Check func(ctx context.Context) error
 
@@ -39,7 +35,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	Instance string
 	Members  Members
-	Network  Overviewer
+	Store    *community.Store    // the network in PostgreSQL
+	Sessions *scs.SessionManager // browser sessions (PostgreSQL-backed)
 	// Checks are run by /readyz, by name ("postgres", "nats").
 	Checks map[string]Check
 	// LiveInterval is how often live pages are refreshed (default 2s).
@@ -73,6 +70,7 @@ func New(d Deps) *Server {
 	r.Use(s.logRequests)
 	r.Use(s.recoverPanics)
 	r.Use(securityHeaders)
+	r.Use(s.authenticate)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -87,6 +85,10 @@ func New(d Deps) *Server {
 		r.Get("/", s.home)
 		r.Get("/cluster", s.cluster)
 		r.Get("/api/v1/cluster", s.apiCluster)
+		s.mountAuth(r)
+		s.mountImport(r)
+		s.mountConnections(r)
+		s.mountNetwork(r)
 	})
 
 	// Cross-origin unsafe requests are refused before any handler runs.

@@ -136,12 +136,13 @@ func TestMigrateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "schema version 0 of 1"},
-		{[]string{"up"}, "schema version 1 of 1"},
-		{[]string{"down"}, "schema version 0 of 1"},
-		{[]string{"up"}, "schema version 1 of 1"},
-		{[]string{"down", "all"}, "schema version 0 of 1"},
-		{[]string{"up"}, "schema version 1 of 1"},
+		{[]string{"status"}, "schema version 0 of 2"},
+		{[]string{"up"}, "schema version 2 of 2"},
+		{[]string{"down"}, "schema version 1 of 2"},
+		{[]string{"down"}, "schema version 0 of 2"},
+		{[]string{"up"}, "schema version 2 of 2"},
+		{[]string{"down", "all"}, "schema version 0 of 2"},
+		{[]string{"up"}, "schema version 2 of 2"},
 	}
 	for _, s := range steps {
 		got, err := migrate(s.args...)

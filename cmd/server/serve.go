@@ -71,7 +71,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Logger:   log,
 		Instance: cfg.InstanceName,
 		Members:  members,
-		Network:  store,
+		Store:    store,
+		Sessions: newSessionManager(pool, cfg),
 		Checks: map[string]web.Check{
 			"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
 			"nats":     b.Ready,
