@@ -1,12 +1,465 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/web/components"
 )
 
-// authenticate resolves the signed-in node (placeholder until accounts land).
-func (s *Server) authenticate(next http.Handler) http.Handler { return next }
+// sessionNodeKey is the session value holding the signed-in node's id.
+const sessionNodeKey = "node_id"
 
-func (s *Server) mountAuth(r chi.Router) {}
+// maxFormBody bounds the sign-up, sign-in and profile forms.
+const maxFormBody = 64 << 10
+
+type tokenKey struct{}
+
+// withTokenID records which access token authenticated the request, so that
+// logout can revoke exactly that one.
+func withTokenID(ctx context.Context, id int64) context.Context {
+	return context.WithValue(ctx, tokenKey{}, id)
+}
+
+func currentTokenID(r *http.Request) (int64, bool) {
+	id, ok := r.Context().Value(tokenKey{}).(int64)
+	return id, ok
+}
+
+// sessionless paths never read or write a session: static files and probes
+// must not cost a database round trip, and /readyz must answer while
+// PostgreSQL is down.
+func sessionless(path string) bool {
+	return strings.HasPrefix(path, "/static/") || path == "/healthz" || path == "/readyz"
+}
+
+// authenticate resolves the signed-in node, from an Authorization: Bearer
+// access token or else from the browser session, and records it with withNode
+// (and the viewer for the page header). A bearer token that does not work is
+// answered with 401 at once, rather than silently treated as signed out.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	resolve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if token, ok := bearerToken(r); ok {
+			n, id, err := s.d.Store.NodeByAccessToken(ctx, token)
+			if err != nil {
+				if errors.Is(err, community.ErrUnauthorized) {
+					s.fail(w, r, http.StatusUnauthorized, "The access token is unknown or revoked, or its account is deactivated.")
+					return
+				}
+				s.failErr(w, r, err)
+				return
+			}
+			ctx = withTokenID(withNode(ctx, n), id)
+		} else if s.d.Sessions != nil {
+			if id := s.d.Sessions.GetInt64(ctx, sessionNodeKey); id != 0 {
+				n, err := s.d.Store.FindNodeByID(ctx, id)
+				switch {
+				case err == nil && n.Active:
+					ctx = withNode(ctx, n)
+				case err == nil || errors.Is(err, community.ErrNotFound):
+					// Deactivated or gone since signing in: the session ends here.
+					_ = s.d.Sessions.Destroy(ctx)
+				default:
+					s.failErr(w, r, err)
+					return
+				}
+			}
+		}
+		if n, ok := nodeFrom(ctx); ok {
+			ctx = components.WithViewer(ctx, components.Viewer{Handle: n.Handle, Steward: n.Steward})
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+	h := http.Handler(resolve)
+	if s.d.Sessions != nil {
+		// The session store is PostgreSQL: a failure there is ours, answered in
+		// the API's or the site's own error format instead of scs's plain text.
+		s.d.Sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+			s.d.Logger.Error("session store", "path", r.URL.Path, "err", err)
+			s.fail(w, r, http.StatusServiceUnavailable, "Sessions cannot be read right now. Try again in a moment.")
+		}
+		h = s.d.Sessions.LoadAndSave(resolve)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionless(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func nodeFrom(ctx context.Context) (community.Node, bool) {
+	n, ok := ctx.Value(nodeKey{}).(community.Node)
+	return n, ok
+}
+
+// bearerToken is the token of an "Authorization: Bearer …" header, if any.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// signIn starts a browser session for n with a fresh session token, so that a
+// token planted before signing in (session fixation) is worth nothing.
+func (s *Server) signIn(ctx context.Context, n community.Node) error {
+	if s.d.Sessions == nil {
+		return nil
+	}
+	if err := s.d.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.d.Sessions.Put(ctx, sessionNodeKey, n.ID)
+	return nil
+}
+
+func (s *Server) openRegistration() bool { return s.d.Registration == "open" }
+
+func (s *Server) mountAuth(r chi.Router) {
+	r.Post("/api/v1/signup", s.apiSignup)
+	r.Post("/api/v1/login", s.apiLogin)
+	r.Post("/api/v1/logout", s.apiLogout)
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireNode)
+		r.Get("/api/v1/me", s.apiMe)
+		r.Patch("/api/v1/me", s.apiUpdateMe)
+		r.Post("/api/v1/tokens", s.apiCreateToken)
+		r.Get("/api/v1/tokens", s.apiListTokens)
+		r.Delete("/api/v1/tokens/{id}", s.apiRevokeToken)
+		r.Get("/settings/profile", s.profilePage)
+		r.Post("/settings/profile", s.saveProfile)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSteward)
+			r.Post("/api/v1/invites", s.apiCreateInvite)
+			r.Post("/api/v1/nodes/{handle}/steward", s.apiGrantSteward)
+			r.Post("/api/v1/nodes/{handle}/deactivate", s.apiDeactivate)
+		})
+	})
+	r.Get("/signup", s.signupPage)
+	r.Post("/signup", s.signupSubmit)
+	r.Get("/signin", s.signinPage)
+	r.Post("/signin", s.signinSubmit)
+	r.Post("/signout", s.signout)
+}
+
+// --- JSON API ---
+
+type signupRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	Handle      string `json:"handle"`
+	DisplayName string `json:"display_name"`
+	Invite      string `json:"invite"`
+}
+
+func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
+	var req signupRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	// API clients authenticate with tokens; no browser session is started.
+	n, token, err := s.d.Store.CreateAccountWithToken(r.Context(), community.SignupInput{
+		Email: req.Email, Password: req.Password, Handle: req.Handle, DisplayName: req.DisplayName,
+		Invite: req.Invite, RequireInvite: !s.openRegistration(),
+	}, "sign-up")
+	if err != nil {
+		s.failAccount(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, map[string]any{"node": n, "token": token})
+}
+
+// failAccount is failErr with the invite errors told apart, so people learn
+// what to do.
+func (s *Server) failAccount(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, community.ErrInviteRequired):
+		s.failField(w, r, http.StatusForbidden, "invite", "This organisation joins by invitation: ask a steward for an invite link.")
+	case errors.Is(err, community.ErrInviteInvalid):
+		s.failField(w, r, http.StatusForbidden, "invite", "This invite is unknown, used, expired or for another email address: ask a steward for a new one.")
+	default:
+		s.failErr(w, r, err)
+	}
+}
+
+const badCredentials = "The email or the password is wrong."
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	n, err := s.d.Store.Authenticate(r.Context(), req.Email, req.Password)
+	if errors.Is(err, community.ErrUnauthorized) {
+		s.fail(w, r, http.StatusUnauthorized, badCredentials)
+		return
+	}
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	_, token, err := s.d.Store.CreateAccessToken(r.Context(), n.ID, "sign-in "+time.Now().UTC().Format("2006-01-02"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	if err := s.signIn(r.Context(), n); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]string{"token": token})
+}
+
+// apiLogout ends the session and revokes the bearer token the request came
+// with. Logging out twice is not an error.
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if id, ok := currentTokenID(r); ok {
+		n, _ := currentNode(r)
+		if err := s.d.Store.RevokeAccessToken(r.Context(), n.ID, id); err != nil && !errors.Is(err, community.ErrNotFound) {
+			s.failErr(w, r, err)
+			return
+		}
+	}
+	if s.d.Sessions != nil {
+		if err := s.d.Sessions.Destroy(r.Context()); err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	n, _ := currentNode(r)
+	id, token, err := s.d.Store.CreateAccessToken(r.Context(), n.ID, req.Name)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, map[string]any{"id": id, "token": token})
+}
+
+func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request) {
+	n, _ := currentNode(r)
+	list, err := s.d.Store.ListAccessTokens(r.Context(), n.ID)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []community.AccessToken{}
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"tokens": list})
+}
+
+func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, "There is no such token.")
+		return
+	}
+	n, _ := currentNode(r)
+	if err := s.d.Store.RevokeAccessToken(r.Context(), n.ID, id); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiCreateInvite(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	// The body is optional: an invite for anyone needs no fields.
+	if r.ContentLength != 0 && !s.decodeJSON(w, r, &req) {
+		return
+	}
+	n, _ := currentNode(r)
+	inv, err := s.d.Store.CreateInvite(r.Context(), n.ID, req.Email)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, map[string]any{
+		"token": inv.Token, "url": "/signup?invite=" + url.QueryEscape(inv.Token), "expires_at": inv.ExpiresAt,
+	})
+}
+
+func (s *Server) apiGrantSteward(w http.ResponseWriter, r *http.Request) {
+	n, _ := currentNode(r)
+	if err := s.d.Store.GrantSteward(r.Context(), n.ID, chi.URLParam(r, "handle")); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiDeactivate(w http.ResponseWriter, r *http.Request) {
+	n, _ := currentNode(r)
+	if err := s.d.Store.Deactivate(r.Context(), n.ID, chi.URLParam(r, "handle")); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- pages ---
+
+// parseForm reads a form body of bounded size; on failure it has answered.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "The form is larger than 64 KiB.")
+			return false
+		}
+		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
+}
+
+func (s *Server) signupView(r *http.Request) components.SignupView {
+	return components.SignupView{
+		Page:       s.page("Sign up", "signup"),
+		InviteOnly: !s.openRegistration(),
+		Invite:     r.FormValue("invite"),
+		Errors:     components.FieldErrors{},
+	}
+}
+
+func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := currentNode(r); ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, components.SignupPage(s.signupView(r)))
+}
+
+func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	v := s.signupView(r)
+	v.Email, v.Handle, v.DisplayName = r.PostFormValue("email"), r.PostFormValue("handle"), r.PostFormValue("display_name")
+	n, err := s.d.Store.CreateAccount(r.Context(), community.SignupInput{
+		Email: v.Email, Password: r.PostFormValue("password"), Handle: v.Handle, DisplayName: v.DisplayName,
+		Invite: v.Invite, RequireInvite: !s.openRegistration(),
+	})
+	if err == nil {
+		err = s.signIn(r.Context(), n)
+	}
+	if err == nil {
+		// A new profile is empty: the profile page is the natural next step.
+		http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+		return
+	}
+	var ve *community.ValidationError
+	status := http.StatusUnprocessableEntity
+	switch {
+	case errors.As(err, &ve):
+		v.Errors[ve.Field] = ve.Message
+	case errors.Is(err, community.ErrConflict):
+		status = http.StatusConflict
+		v.Errors[community.ConflictField(err)] = err.Error()
+	case errors.Is(err, community.ErrInviteRequired), errors.Is(err, community.ErrInviteInvalid):
+		status = http.StatusForbidden
+		v.InviteOnly = true // show the invite field so it can be corrected
+		v.Errors["invite"] = "This invite is missing, unknown, used, expired or for another email address. Ask a steward for a new one."
+		if errors.Is(err, community.ErrInviteRequired) {
+			v.Errors["invite"] = "This organisation joins by invitation: paste the invite code a steward sent you."
+		}
+	default:
+		s.failErr(w, r, err)
+		return
+	}
+	if v.Errors[""] != "" {
+		v.Error = v.Errors[""]
+	}
+	s.render(w, r, status, components.SignupPage(v))
+}
+
+// safeNext returns next when it is a path on this site, and "/" otherwise, so
+// that the sign-in form cannot be used to send people elsewhere ("//evil",
+// "https://evil", "/\evil").
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if _, ok := currentNode(r); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	if next == "/" {
+		next = ""
+	}
+	s.render(w, r, http.StatusOK, components.SigninPage(components.SigninView{Page: s.page("Sign in", "signin"), Next: next}))
+}
+
+func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	email := r.PostFormValue("email")
+	n, err := s.d.Store.Authenticate(r.Context(), email, r.PostFormValue("password"))
+	if errors.Is(err, community.ErrUnauthorized) {
+		if next == "/" {
+			next = ""
+		}
+		s.render(w, r, http.StatusUnauthorized, components.SigninPage(components.SigninView{
+			Page: s.page("Sign in", "signin"), Email: email, Next: next, Error: badCredentials,
+		}))
+		return
+	}
+	if err == nil {
+		err = s.signIn(r.Context(), n)
+	}
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	if s.d.Sessions != nil {
+		if err := s.d.Sessions.Destroy(r.Context()); err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

@@ -1,5 +1,343 @@
 package web
 
-import "github.com/go-chi/chi/v5"
+import (
+	"net/http"
+	"strconv"
+	"strings"
 
-func (s *Server) mountNetwork(r chi.Router) {}
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nodecommunity/nodecommunity/internal/community"
+)
+
+// mountNetwork registers the JSON API for communities, shares, the feed and search.
+func (s *Server) mountNetwork(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireNode)
+		r.Get("/api/v1/communities", s.apiListCommunities)
+		r.Post("/api/v1/communities", s.apiCreateCommunity)
+		r.Get("/api/v1/communities/{slug}", s.apiGetCommunity)
+		r.Patch("/api/v1/communities/{slug}", s.apiUpdateCommunity)
+		r.Post("/api/v1/communities/{slug}/join", s.apiJoinCommunity)
+		r.Post("/api/v1/communities/{slug}/leave", s.apiLeaveCommunity)
+		r.Get("/api/v1/communities/{slug}/shares", s.apiCommunityShares)
+		r.Post("/api/v1/communities/{slug}/shares", s.apiShareToCommunity)
+		r.Post("/api/v1/shares", s.apiCreateShare)
+		r.Get("/api/v1/shares/{id}", s.apiGetShare)
+		r.Patch("/api/v1/shares/{id}", s.apiEditShare)
+		r.Delete("/api/v1/shares/{id}", s.apiDeleteShare)
+		r.Get("/api/v1/shares/{id}/history", s.apiShareHistory)
+		r.Post("/api/v1/shares/{id}/reshare", s.apiReshare)
+		r.Get("/api/v1/feed", s.apiFeed)
+		r.Get("/api/v1/search", s.apiSearch)
+	})
+	s.mountNetworkPages(r)
+}
+
+func me(r *http.Request) community.Node {
+	n, _ := currentNode(r)
+	return n
+}
+
+// pathID parses the {id} URL parameter; a malformed one is a 404 (no such share).
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, http.StatusNotFound, "There is no share with that id.")
+		return 0, false
+	}
+	return id, true
+}
+
+// queryInt reads an optional non-negative integer query parameter.
+func (s *Server) queryInt(w http.ResponseWriter, r *http.Request, name string, def, max int64) (int64, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || (max > 0 && n > max) {
+		msg := name + " must be a whole number"
+		if max > 0 {
+			msg += " from 0 to " + strconv.FormatInt(max, 10)
+		}
+		s.failField(w, r, http.StatusUnprocessableEntity, name, msg+".")
+		return 0, false
+	}
+	return n, true
+}
+
+type communityRequest struct {
+	Name    string `json:"name"`
+	Slug    string `json:"slug"`
+	Purpose string `json:"purpose"`
+	Open    *bool  `json:"open"`
+}
+
+func (s *Server) apiCreateCommunity(w http.ResponseWriter, r *http.Request) {
+	var req communityRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	open := true
+	if req.Open != nil {
+		open = *req.Open
+	}
+	c, err := s.d.Store.CreateCommunity(r.Context(), me(r).ID, community.CommunityInput{Name: req.Name, Slug: req.Slug, Purpose: req.Purpose, Open: open})
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) apiListCommunities(w http.ResponseWriter, r *http.Request) {
+	list, err := s.d.Store.ListCommunities(r.Context(), me(r).ID, r.URL.Query().Get("mine") == "true", 200)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"communities": list})
+}
+
+func (s *Server) apiGetCommunity(w http.ResponseWriter, r *http.Request) {
+	c, err := s.d.Store.FindCommunity(r.Context(), me(r).ID, chi.URLParam(r, "slug"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	members, err := s.d.Store.Members(r.Context(), c.ID, 500)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	history, err := s.d.Store.PurposeHistory(r.Context(), c.ID, 20)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"community": c, "members": members, "purpose_history": history})
+}
+
+func (s *Server) apiUpdateCommunity(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Purpose *string `json:"purpose"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	if req.Purpose == nil {
+		s.failField(w, r, http.StatusUnprocessableEntity, "purpose", "Send the new purpose (the only field members edit).")
+		return
+	}
+	c, err := s.d.Store.UpdatePurpose(r.Context(), me(r).ID, chi.URLParam(r, "slug"), *req.Purpose)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiJoinCommunity(w http.ResponseWriter, r *http.Request) {
+	c, err := s.d.Store.JoinCommunity(r.Context(), me(r).ID, chi.URLParam(r, "slug"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiLeaveCommunity(w http.ResponseWriter, r *http.Request) {
+	if err := s.d.Store.LeaveCommunity(r.Context(), me(r).ID, chi.URLParam(r, "slug")); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiCommunityShares(w http.ResponseWriter, r *http.Request) {
+	c, err := s.d.Store.FindCommunity(r.Context(), me(r).ID, chi.URLParam(r, "slug"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	before, ok := s.queryInt(w, r, "before", 0, 0)
+	if !ok {
+		return
+	}
+	limit, ok := s.queryInt(w, r, "limit", 20, 100)
+	if !ok {
+		return
+	}
+	shares, err := s.d.Store.CommunityShares(r.Context(), me(r).ID, c.ID, before, int(limit))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, page(shares, int(limit)))
+}
+
+type shareRequest struct {
+	Body          string `json:"body"`
+	Audience      string `json:"audience"`
+	CommunitySlug string `json:"community_slug"`
+}
+
+func (s *Server) apiShareToCommunity(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Body string `json:"body"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	slug := chi.URLParam(r, "slug")
+	if _, err := s.d.Store.FindCommunity(r.Context(), me(r).ID, slug); err != nil {
+		s.failErr(w, r, err) // unknown or invisible community: 404 for the path
+		return
+	}
+	s.createShare(w, r, community.ShareInput{Body: req.Body, Audience: community.AudienceCommunity, CommunitySlug: slug})
+}
+
+func (s *Server) apiCreateShare(w http.ResponseWriter, r *http.Request) {
+	var req shareRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	s.createShare(w, r, community.ShareInput{Body: req.Body, Audience: req.Audience, CommunitySlug: req.CommunitySlug})
+}
+
+func (s *Server) createShare(w http.ResponseWriter, r *http.Request, in community.ShareInput) {
+	sh, err := s.d.Store.CreateShare(r.Context(), me(r).ID, in)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, sh)
+}
+
+func (s *Server) apiGetShare(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	sh, err := s.d.Store.FindShare(r.Context(), me(r).ID, id)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, sh)
+}
+
+func (s *Server) apiEditShare(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Body string `json:"body"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	sh, err := s.d.Store.EditShare(r.Context(), me(r).ID, id, req.Body)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, sh)
+}
+
+func (s *Server) apiDeleteShare(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.d.Store.DeleteShare(r.Context(), me(r).ID, id); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiShareHistory(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	hist, err := s.d.Store.ShareHistory(r.Context(), me(r).ID, id)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"edits": hist})
+}
+
+func (s *Server) apiReshare(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		CommunitySlug string `json:"community_slug"`
+		Body          string `json:"body"`
+	}
+	// An empty body is a plain reshare.
+	if r.ContentLength != 0 && !s.decodeJSON(w, r, &req) {
+		return
+	}
+	sh, err := s.d.Store.Reshare(r.Context(), me(r).ID, id, strings.TrimSpace(req.CommunitySlug), req.Body)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, sh)
+}
+
+// feedPage is a keyset page: pass next_before as ?before= for the next one.
+type feedPage struct {
+	Shares     []community.Share `json:"shares"`
+	NextBefore int64             `json:"next_before,omitempty"`
+}
+
+func page(shares []community.Share, limit int) feedPage {
+	p := feedPage{Shares: shares}
+	if p.Shares == nil {
+		p.Shares = []community.Share{}
+	}
+	if len(shares) == limit && limit > 0 {
+		p.NextBefore = shares[len(shares)-1].ID
+	}
+	return p
+}
+
+func (s *Server) apiFeed(w http.ResponseWriter, r *http.Request) {
+	before, ok := s.queryInt(w, r, "before", 0, 0)
+	if !ok {
+		return
+	}
+	limit, ok := s.queryInt(w, r, "limit", 20, 100)
+	if !ok {
+		return
+	}
+	if limit == 0 {
+		limit = 20
+	}
+	q := r.URL.Query()
+	shares, err := s.d.Store.Feed(r.Context(), me(r).ID, community.FeedFilter{
+		Before: before, Limit: int(limit), Community: q.Get("community"), Tag: q.Get("tag"),
+	})
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, page(shares, int(limit)))
+}
+
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
+	res, err := s.d.Store.Search(r.Context(), me(r).ID, r.URL.Query().Get("q"), 20)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, res)
+}

@@ -37,8 +37,13 @@ type Deps struct {
 	Members  Members
 	Store    *community.Store    // the network in PostgreSQL
 	Sessions *scs.SessionManager // browser sessions (PostgreSQL-backed)
+	// Registration is REGISTRATION: "open" lets anyone sign up; anything else
+	// ("invite") needs an invite a steward created.
+	Registration string
 	// Checks are run by /readyz, by name ("postgres", "nats").
 	Checks map[string]Check
+	// Events is the ordered event stream (nil: no live events).
+	Events EventLog
 	// LiveInterval is how often live pages are refreshed (default 2s).
 	LiveInterval time.Duration
 }
@@ -48,6 +53,7 @@ type Server struct {
 	d        Deps
 	handler  http.Handler
 	streams  *streams
+	hub      *hub
 	draining atomic.Bool
 }
 
@@ -62,7 +68,7 @@ func New(d Deps) *Server {
 	if d.LiveInterval == 0 {
 		d.LiveInterval = 2 * time.Second
 	}
-	s := &Server{d: d, streams: newStreams()}
+	s := &Server{d: d, streams: newStreams(), hub: newHub()}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
@@ -80,6 +86,7 @@ func New(d Deps) *Server {
 
 	// Streams live as long as the client stays; everything else gets a deadline.
 	r.Get("/cluster/live", s.clusterLive)
+	r.With(s.requireNode).Get("/api/v1/events", s.apiEvents)
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.Timeout(RequestTimeout))
 		r.Get("/", s.home)

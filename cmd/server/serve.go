@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"sync"
 	"time"
 
 	"github.com/nodecommunity/nodecommunity/internal/bus"
@@ -65,6 +67,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		advertise = addr
 	}
 
+	// Events: the outbox publishes into the JetStream stream; one tail per
+	// instance feeds its live streams. Both wait for the stream to exist (a
+	// forming cluster has no JetStream leader yet); the relay catches up after.
+	events, err := bus.NewEvents(b, streamReplicas(cfg), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	store.SetPublisher(events, log)
+
 	var site *web.Server
 	members := bus.NewMembership(b.Conn(), cfg.InstanceName, advertise, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
 	site = web.New(web.Deps{
@@ -73,12 +85,34 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Members:  members,
 		Store:    store,
 		Sessions: newSessionManager(pool, cfg),
+		// REGISTRATION, for sign-up (web/auth.go).
+		Registration: cfg.Registration,
+		Events:       events,
 		Checks: map[string]web.Check{
 			"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
 			"nats":     b.Ready,
+			"events": func(context.Context) error {
+				if !events.Ready() {
+					return errors.New("event stream not created yet")
+				}
+				return nil
+			},
 		},
 		LiveInterval: cfg.Heartbeat,
 	})
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	defer func() { stopBackground(); background.Wait() }()
+	background.Go(func() {
+		if err := events.EnsureStream(bg); err != nil {
+			return
+		}
+		if err := events.Tail(bg, site.Dispatch); err != nil {
+			log.Error("event tail stopped", "err", err)
+		}
+	})
+	background.Go(func() { store.RelayOutbox(bg, time.Second, 2*time.Second) })
+
 	if err := members.Start(); err != nil {
 		ln.Close()
 		return fmt.Errorf("nats: membership: %w", err)
@@ -111,6 +145,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	site.Drain()
 	members.Stop()
+	stopBackground()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout-time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -121,4 +156,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// streamReplicas is how many copies the event stream keeps: one per embedded
+// node in the cluster, at most 3.
+func streamReplicas(cfg config.Config) int {
+	if !cfg.Embedded() || cfg.ClusterListen == "" {
+		return 1
+	}
+	n := 1 // this node
+	for _, p := range cfg.ClusterPeers {
+		if u, err := url.Parse(p); err == nil && u.Host != cfg.ClusterListen {
+			n++
+		}
+	}
+	return min(n, 3)
 }

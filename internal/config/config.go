@@ -38,13 +38,23 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long a graceful stop may take
 	Heartbeat       time.Duration // PEER_HEARTBEAT: how often this instance announces itself
 	PeerTTL         time.Duration // PEER_TTL: a peer not heard from for this long is dropped
+	Registration    string        // REGISTRATION: RegistrationOpen or RegistrationInvite
+	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT: a browser session unused this long ends
+	SessionLifetime time.Duration // SESSION_LIFETIME: a browser session ends this long after sign-in
 }
+
+// Registration modes: who may create an account.
+const (
+	RegistrationOpen   = "open"   // anyone who can reach the server may sign up
+	RegistrationInvite = "invite" // only with an invite a steward created
+)
 
 // Names lists every environment variable the server reads, in README order.
 var Names = []string{
 	"HTTP_ADDR", "HTTP_ADVERTISE", "DATABASE_URL", "NATS_URL", "NATS_LISTEN", "NATS_CLUSTER_NAME",
 	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
+	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME",
 }
 
 // Error is a configuration problem with one variable.
@@ -76,6 +86,11 @@ func Parse(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: 10 * time.Second,
 		Heartbeat:       2 * time.Second,
 		PeerTTL:         10 * time.Second,
+		// Invite-only by default: a server reachable by strangers should not let
+		// them in unless the organisation chose so.
+		Registration:    RegistrationInvite,
+		SessionIdle:     30 * time.Minute,
+		SessionLifetime: 12 * time.Hour,
 	}
 
 	if v := get("HTTP_ADDR"); v != "" {
@@ -178,6 +193,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, time.Second},
 		{"PEER_HEARTBEAT", &c.Heartbeat, 100 * time.Millisecond},
 		{"PEER_TTL", &c.PeerTTL, 300 * time.Millisecond},
+		{"SESSION_IDLE_TIMEOUT", &c.SessionIdle, time.Minute},
+		{"SESSION_LIFETIME", &c.SessionLifetime, time.Minute},
 	} {
 		v := get(d.name)
 		if v == "" {
@@ -191,6 +208,15 @@ func Parse(getenv func(string) string) (Config, error) {
 			return c, bad(d.name, "must be at least "+d.min.String())
 		}
 		*d.dst = dur
+	}
+	if v := strings.ToLower(get("REGISTRATION")); v != "" {
+		if v != RegistrationOpen && v != RegistrationInvite {
+			return c, bad("REGISTRATION", "use open or invite")
+		}
+		c.Registration = v
+	}
+	if c.SessionLifetime < c.SessionIdle {
+		return c, &Error{Name: "SESSION_LIFETIME", Message: fmt.Sprintf("must be at least SESSION_IDLE_TIMEOUT (%s)", c.SessionIdle)}
 	}
 	if c.PeerTTL < 2*c.Heartbeat {
 		return c, &Error{Name: "PEER_TTL", Message: fmt.Sprintf("must be at least twice PEER_HEARTBEAT (%s), or live peers would be dropped between heartbeats", c.Heartbeat)}

@@ -42,25 +42,31 @@ func TestDefaults(t *testing.T) {
 	if c.ClusterName != "nodecommunity" {
 		t.Errorf("ClusterName = %q", c.ClusterName)
 	}
+	if c.Registration != RegistrationInvite || c.SessionIdle != 30*time.Minute || c.SessionLifetime != 12*time.Hour {
+		t.Errorf("registration/session defaults = %q %s %s, want invite 30m 12h", c.Registration, c.SessionIdle, c.SessionLifetime)
+	}
 }
 
 func TestValidValues(t *testing.T) {
 	c, err := Parse(env(map[string]string{
-		"HTTP_ADDR":           "0.0.0.0:9000",
-		"HTTP_ADVERTISE":      "localhost:8081",
-		"DATABASE_URL":        "postgres://u:p@db.internal:5432/nc?sslmode=disable",
-		"NATS_LISTEN":         "127.0.0.1:4222",
-		"NATS_CLUSTER_LISTEN": "127.0.0.1:6222",
-		"NATS_CLUSTER_PEERS":  "nats://127.0.0.1:6223, nats-route://127.0.0.1:6224",
-		"NATS_CLUSTER_NAME":   "acme",
-		"INSTANCE_NAME":       "peer-a",
-		"DATA_DIR":            "/tmp/nc",
-		"LOG_LEVEL":           "debug",
-		"LOG_FORMAT":          "JSON",
-		"SEED_DEMO":           "true",
-		"SHUTDOWN_TIMEOUT":    "5s",
-		"PEER_HEARTBEAT":      "500ms",
-		"PEER_TTL":            "3s",
+		"HTTP_ADDR":            "0.0.0.0:9000",
+		"HTTP_ADVERTISE":       "localhost:8081",
+		"DATABASE_URL":         "postgres://u:p@db.internal:5432/nc?sslmode=disable",
+		"NATS_LISTEN":          "127.0.0.1:4222",
+		"NATS_CLUSTER_LISTEN":  "127.0.0.1:6222",
+		"NATS_CLUSTER_PEERS":   "nats://127.0.0.1:6223, nats-route://127.0.0.1:6224",
+		"NATS_CLUSTER_NAME":    "acme",
+		"INSTANCE_NAME":        "peer-a",
+		"DATA_DIR":             "/tmp/nc",
+		"LOG_LEVEL":            "debug",
+		"LOG_FORMAT":           "JSON",
+		"SEED_DEMO":            "true",
+		"SHUTDOWN_TIMEOUT":     "5s",
+		"PEER_HEARTBEAT":       "500ms",
+		"PEER_TTL":             "3s",
+		"REGISTRATION":         "Open",
+		"SESSION_IDLE_TIMEOUT": "10m",
+		"SESSION_LIFETIME":     "1h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +76,7 @@ func TestValidValues(t *testing.T) {
 	}
 	if c.InstanceName != "peer-a" || c.DataDir != "/tmp/nc" || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
 		!c.SeedDemo || c.ShutdownTimeout != 5*time.Second || c.Heartbeat != 500*time.Millisecond || c.PeerTTL != 3*time.Second ||
+		c.Registration != RegistrationOpen || c.SessionIdle != 10*time.Minute || c.SessionLifetime != time.Hour ||
 		c.ClusterName != "acme" || c.HTTPAddr != "0.0.0.0:9000" || c.HTTPAdvertise != "localhost:8081" || c.NATSListen != "127.0.0.1:4222" {
 		t.Errorf("parsed %+v", c)
 	}
@@ -110,6 +117,10 @@ func TestInvalidValues(t *testing.T) {
 		{"shutdown timeout not a duration", map[string]string{"SHUTDOWN_TIMEOUT": "10"}, "SHUTDOWN_TIMEOUT"},
 		{"shutdown timeout too short", map[string]string{"SHUTDOWN_TIMEOUT": "10ms"}, "SHUTDOWN_TIMEOUT"},
 		{"heartbeat too short", map[string]string{"PEER_HEARTBEAT": "1ms"}, "PEER_HEARTBEAT"},
+		{"registration", map[string]string{"REGISTRATION": "closed"}, "REGISTRATION"},
+		{"session idle timeout not a duration", map[string]string{"SESSION_IDLE_TIMEOUT": "30"}, "SESSION_IDLE_TIMEOUT"},
+		{"session idle timeout too short", map[string]string{"SESSION_IDLE_TIMEOUT": "5s"}, "SESSION_IDLE_TIMEOUT"},
+		{"session lifetime shorter than idle timeout", map[string]string{"SESSION_IDLE_TIMEOUT": "2h", "SESSION_LIFETIME": "1h"}, "SESSION_LIFETIME"},
 		{"ttl shorter than two heartbeats", map[string]string{"PEER_HEARTBEAT": "5s", "PEER_TTL": "6s"}, "PEER_TTL"},
 	}
 	for _, tc := range cases {

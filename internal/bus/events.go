@@ -1,0 +1,194 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The event stream keeps every event published on nc.evt.> for a bounded time,
+// in one total order (the stream sequence). Live delivery and resume after a
+// disconnect both read it, so a client that reconnects to any instance gets the
+// events it missed in the order everyone saw them.
+const (
+	StreamName    = "NC_EVENTS"
+	EventSubjects = "nc.evt.>"
+	// StreamMaxAge bounds resume: a client away longer gets a "reload".
+	StreamMaxAge = 24 * time.Hour
+	// DuplicateWindow must outlast the outbox relay's retries so a re-publish of
+	// an event JetStream already has is dropped, not stored twice.
+	DuplicateWindow = 10 * time.Minute
+)
+
+// Events publishes to and reads from the event stream.
+type Events struct {
+	js       jetstream.JetStream
+	replicas int
+	log      *slog.Logger
+	ready    atomic.Bool
+}
+
+// NewEvents prepares the stream API; EnsureStream must succeed before use.
+func NewEvents(b *Bus, replicas int, log *slog.Logger) (*Events, error) {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if replicas < 1 {
+		replicas = 1
+	}
+	return &Events{js: js, replicas: replicas, log: log}, nil
+}
+
+// EnsureStream creates or updates the stream, retrying until ctx ends: in a
+// cluster that is still forming there is no JetStream leader yet.
+func (e *Events) EnsureStream(ctx context.Context) error {
+	cfg := jetstream.StreamConfig{
+		Name:       StreamName,
+		Subjects:   []string{EventSubjects},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxAge:     StreamMaxAge,
+		MaxMsgs:    5_000_000,
+		Duplicates: DuplicateWindow,
+		Replicas:   e.replicas,
+		Discard:    jetstream.DiscardOld,
+	}
+	for attempt := 0; ; attempt++ {
+		// Short attempts: without a JetStream leader a request just times out.
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := e.js.CreateOrUpdateStream(actx, cfg)
+		cancel()
+		if err == nil {
+			e.ready.Store(true)
+			return nil
+		}
+		if attempt%10 == 0 {
+			e.log.Info("event stream not ready yet", "err", err, "replicas", e.replicas)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("event stream: %w", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Ready reports whether the stream exists.
+func (e *Events) Ready() bool { return e.ready.Load() }
+
+// Publish stores one event; id (the outbox id) makes a repeated publish a no-op.
+// It returns the stream sequence.
+func (e *Events) Publish(ctx context.Context, subject string, id int64, data []byte) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ack, err := e.js.Publish(ctx, subject, data, jetstream.WithMsgID("evt-"+strconv.FormatInt(id, 10)))
+	if err != nil {
+		return 0, fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return ack.Sequence, nil
+}
+
+// Message is one event as read from the stream.
+type Message struct {
+	Seq  uint64
+	Data []byte
+	Time time.Time
+}
+
+// Bounds are the first and last sequences the stream holds now (0, 0 when empty).
+func (e *Events) Bounds(ctx context.Context) (first, last uint64, err error) {
+	s, err := e.js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, 0, fmt.Errorf("event stream: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("event stream: %w", err)
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}
+
+// Tail calls fn for every event published from now on, in stream order, until
+// ctx ends. It survives server restarts and leader changes (ordered consumer).
+func (e *Events) Tail(ctx context.Context, fn func(Message)) error {
+	c, err := e.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		fn(Message{Seq: md.Sequence.Stream, Data: m.Data(), Time: md.Timestamp})
+	})
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	<-ctx.Done()
+	cc.Stop()
+	return nil
+}
+
+// ErrGone means the events after a sequence are no longer all in the stream.
+var ErrGone = errors.New("events expired from the stream")
+
+// Replay calls fn for every event with from <= seq <= to, in order. It returns
+// ErrGone when from is older than the oldest event kept.
+func (e *Events) Replay(ctx context.Context, from, to uint64, fn func(Message) error) error {
+	if from > to {
+		return nil
+	}
+	first, _, err := e.Bounds(ctx)
+	if err != nil {
+		return err
+	}
+	if first == 0 || from < first {
+		return ErrGone
+	}
+	c, err := e.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   from,
+	})
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	for {
+		batch, err := c.Fetch(256, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			if md.Sequence.Stream > to {
+				return nil
+			}
+			if err := fn(Message{Seq: md.Sequence.Stream, Data: m.Data(), Time: md.Timestamp}); err != nil {
+				return err
+			}
+			if md.Sequence.Stream == to {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return fmt.Errorf("replay: %w", err)
+		}
+		if n == 0 {
+			return nil // nothing more to read: the rest expired or was never written
+		}
+	}
+}

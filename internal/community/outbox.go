@@ -1,0 +1,167 @@
+package community
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Event is one change the network hears about. It is written to the outbox in
+// the same transaction as the change, and published after commit.
+type Event struct {
+	ID      int64           `json:"id"`     // outbox id (the dedup id on NATS)
+	Type    string          `json:"type"`   // e.g. "share.created"
+	ToAll   bool            `json:"to_all"` // every node may see it
+	To      []int64         `json:"to"`     // else: the nodes that may see it
+	Object  json.RawMessage `json:"object"` // what changed, as readers see it
+	At      time.Time       `json:"at"`
+	Subject string          `json:"-"`
+}
+
+// Visible reports whether node may receive the event.
+func (e Event) Visible(node int64) bool {
+	if e.ToAll {
+		return true
+	}
+	for _, id := range e.To {
+		if id == node {
+			return true
+		}
+	}
+	return false
+}
+
+// Publisher sends committed events to the peers (the bus implements it).
+type Publisher interface {
+	Publish(ctx context.Context, subject string, id int64, data []byte) (uint64, error)
+}
+
+// SetPublisher connects the store to the bus; without one, events wait in the
+// outbox for a relay.
+func (s *Store) SetPublisher(p Publisher, log *slog.Logger) {
+	s.pub, s.log = p, log
+}
+
+// addEvent writes an event to the outbox inside tx and remembers it for
+// publishing after commit.
+func addEvent(ctx context.Context, tx pgx.Tx, pending *[]Event, subject, typ string, object any, toAll bool, to []int64) error {
+	b, err := json.Marshal(object)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", typ, err)
+	}
+	if to == nil {
+		to = []int64{}
+	}
+	e := Event{Type: typ, ToAll: toAll, To: to, Object: b, Subject: subject}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO events (subject, type, payload, to_all, to_nodes) VALUES ($1, $2, $3, $4, $5)
+		RETURNING id, created_at`, subject, typ, b, toAll, to).Scan(&e.ID, &e.At)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", typ, err)
+	}
+	*pending = append(*pending, e)
+	return nil
+}
+
+// publish sends events after their transaction committed. A failure is not the
+// caller's problem: the change is committed, and the relay will publish it.
+func (s *Store) publish(ctx context.Context, events []Event) {
+	if s.pub == nil || len(events) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var done []int64
+	for _, e := range events {
+		data, _ := json.Marshal(e)
+		if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+			s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
+			continue
+		}
+		done = append(done, e.ID)
+	}
+	if len(done) > 0 {
+		if _, err := s.pool.Exec(ctx, `UPDATE events SET published_at = now() WHERE id = ANY($1)`, done); err != nil {
+			s.logger().Warn("mark events published", "err", err)
+		}
+	}
+}
+
+func (s *Store) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.log
+}
+
+// RelayOutbox publishes events that were committed but not published (the
+// process died between commit and publish, or NATS was away), until ctx ends.
+// Any instance may run it: rows are claimed with SKIP LOCKED, and a repeated
+// publish is dropped by JetStream's duplicate window.
+func (s *Store) RelayOutbox(ctx context.Context, every, olderThan time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.pub == nil {
+			continue
+		}
+		for {
+			n, err := s.relayBatch(ctx, olderThan)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.logger().Warn("outbox relay", "err", err)
+				}
+				break
+			}
+			if n < relayBatchSize {
+				break
+			}
+		}
+	}
+}
+
+const relayBatchSize = 200
+
+func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT id, subject, type, payload, to_all, to_nodes, created_at FROM events
+			WHERE published_at IS NULL AND created_at < now() - $1::interval
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.String(), relayBatchSize)
+		if err != nil {
+			return err
+		}
+		events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+			var e Event
+			err := r.Scan(&e.ID, &e.Subject, &e.Type, &e.Object, &e.ToAll, &e.To, &e.At)
+			return e, err
+		})
+		if err != nil {
+			return err
+		}
+		var done []int64
+		for _, e := range events {
+			data, _ := json.Marshal(e)
+			if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+				break // NATS is away; keep order, try again next tick
+			}
+			done = append(done, e.ID)
+		}
+		n = len(done)
+		if n == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE events SET published_at = now() WHERE id = ANY($1)`, done)
+		return err
+	})
+	return n, err
+}

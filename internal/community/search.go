@@ -1,0 +1,78 @@
+package community
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SearchResults are the people, communities and shares matching a query.
+type SearchResults struct {
+	Query       string      `json:"query"`
+	People      []Node      `json:"people"`
+	Communities []Community `json:"communities"`
+	Shares      []Share     `json:"shares"`
+}
+
+// Search looks through people (name, handle, skills, title), the communities
+// viewer may see and the shares viewer may read, with PostgreSQL full-text
+// search ('simple' configuration: names and tags are not stemmed). "#tag"
+// also matches the tag itself.
+func (s *Store) Search(ctx context.Context, viewer int64, q string, limit int) (SearchResults, error) {
+	q = strings.TrimSpace(strings.ToValidUTF8(q, ""))
+	res := SearchResults{Query: q, People: []Node{}, Communities: []Community{}, Shares: []Share{}}
+	if q == "" {
+		return res, invalid("q", "type something to search for")
+	}
+	if utf8.RuneCountInString(q) > 200 {
+		return res, invalid("q", "keep the search under 200 characters")
+	}
+	if limit <= 0 || limit > 50 {
+		limit = 20
+	}
+	// websearch_to_tsquery never fails on user input; '#' and '@' are dropped from words.
+	words := strings.NewReplacer("#", " ", "@", " ").Replace(q)
+	tag := ""
+	if strings.HasPrefix(q, "#") && !strings.ContainsAny(q, " \t") {
+		tag = strings.ToLower(strings.TrimPrefix(q, "#"))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+nodeColumns+` FROM nodes n
+		WHERE n.deactivated_at IS NULL AND (n.search @@ websearch_to_tsquery('simple', $1) OR n.handle = lower($2))
+		ORDER BY ts_rank(n.search, websearch_to_tsquery('simple', $1)) DESC, n.display_name LIMIT $3`, words, strings.TrimPrefix(q, "@"), limit)
+	if err != nil {
+		return res, fmt.Errorf("search people: %w", err)
+	}
+	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Node, error) { return scanNode(r) })
+	if err != nil {
+		return res, fmt.Errorf("search people: %w", err)
+	}
+	for i := range people {
+		people[i].Email = "" // search results never carry contact details
+	}
+	res.People = people
+
+	rows, err = s.pool.Query(ctx, `SELECT `+communityColumns+` FROM communities c
+		WHERE c.search @@ websearch_to_tsquery('simple', $2)
+		AND (c.open OR EXISTS (SELECT 1 FROM community_members m WHERE m.community_id = c.id AND m.node_id = $1))
+		ORDER BY ts_rank(c.search, websearch_to_tsquery('simple', $2)) DESC LIMIT $3`, viewer, words, limit)
+	if err != nil {
+		return res, fmt.Errorf("search communities: %w", err)
+	}
+	if res.Communities, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Community, error) { return scanCommunity(r) }); err != nil {
+		return res, fmt.Errorf("search communities: %w", err)
+	}
+
+	rows, err = s.pool.Query(ctx, shareSelect+` WHERE `+visibleTo+`
+		AND (s.search @@ websearch_to_tsquery('simple', $2) OR ($4 <> '' AND $4 = ANY(s.tags)))
+		ORDER BY ts_rank(s.search, websearch_to_tsquery('simple', $2)) DESC, s.id DESC LIMIT $3`, viewer, words, limit, tag)
+	if err != nil {
+		return res, fmt.Errorf("search shares: %w", err)
+	}
+	if res.Shares, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Share, error) { return scanShare(r) }); err != nil {
+		return res, fmt.Errorf("search shares: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,80 @@
+package components
+
+import (
+	"context"
+	"strings"
+)
+
+// Viewer is who is signed in, as the layout shows it.
+type Viewer struct {
+	Handle  string // empty when signed out
+	Steward bool
+}
+
+type viewerKey struct{}
+
+// WithViewer records the signed-in person for every component rendered with
+// ctx, so the header can show them on any page without each handler passing
+// them along.
+func WithViewer(ctx context.Context, v Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// viewerFrom is the signed-in person, or the zero Viewer.
+func viewerFrom(ctx context.Context) Viewer {
+	v, _ := ctx.Value(viewerKey{}).(Viewer)
+	return v
+}
+
+// FieldErrors maps a form field's name to what is wrong with it.
+type FieldErrors map[string]string
+
+// SignupView is the sign-up page.
+type SignupView struct {
+	Page        Page
+	Email       string
+	Handle      string
+	DisplayName string
+	Invite      string
+	InviteOnly  bool   // registration needs an invite
+	Error       string // a problem not tied to one field
+	Errors      FieldErrors
+}
+
+// SigninView is the sign-in page.
+type SigninView struct {
+	Page  Page
+	Email string
+	Next  string // a local path to return to after signing in
+	Error string
+}
+
+// ProfileView is the page where a person edits their own profile. Skills,
+// offers and needs are the text of their inputs: skills comma-separated, one
+// offer or need per line with #tags.
+type ProfileView struct {
+	Page        Page
+	Handle      string
+	DisplayName string
+	Title       string
+	Location    string
+	Bio         string
+	Skills      string
+	Offers      string
+	Needs       string
+	Saved       bool
+	Errors      FieldErrors
+}
+
+// describedBy is the aria-describedby of a field: its hint and its error
+// message, whichever it has.
+func (e FieldErrors) describedBy(name string, hasHint bool) string {
+	var ids []string
+	if hasHint {
+		ids = append(ids, name+"-hint")
+	}
+	if e[name] != "" {
+		ids = append(ids, name+"-error")
+	}
+	return strings.Join(ids, " ")
+}
