@@ -8,7 +8,7 @@ HTTP_ADDR ?= 127.0.0.1:8080
 ## run: build and serve one instance with embedded NATS, a private PostgreSQL
 ## under .data/ (unless DATABASE_URL is set) and a demo organisation.
 run: build
-	SEED_DEMO=$${SEED_DEMO:-true} HTTP_ADDR=$(HTTP_ADDR) ./$(BIN)
+	SEED_DEMO=$${SEED_DEMO:-true} REGISTRATION=$${REGISTRATION:-open} HTTP_ADDR=$(HTTP_ADDR) ./$(BIN)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/server

@@ -11,7 +11,7 @@ trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
 for i in 1 2 3; do
   INSTANCE_NAME=peer-$i HTTP_ADDR=127.0.0.1:808$i NATS_LISTEN=127.0.0.1:422$i \
   NATS_CLUSTER_LISTEN=127.0.0.1:624$i NATS_CLUSTER_PEERS=$peers DATA_DIR=.data/peer-$i \
-  SEED_DEMO=true "$bin" &
+  SEED_DEMO=true REGISTRATION=${REGISTRATION:-open} "$bin" &
   pids+=($!)
 done
 echo "cluster: http://127.0.0.1:8081  http://127.0.0.1:8082  http://127.0.0.1:8083  (Ctrl-C stops all three)"

@@ -126,6 +126,15 @@ func (s *Server) signIn(ctx context.Context, n community.Node) error {
 	return nil
 }
 
+// endSession signs the browser out: the session row is deleted and the cookie
+// expired. Without a session there is nothing to end (and no cookie to send).
+func (s *Server) endSession(ctx context.Context) error {
+	if s.d.Sessions == nil || !s.d.Sessions.Exists(ctx, sessionNodeKey) {
+		return nil
+	}
+	return s.d.Sessions.Destroy(ctx)
+}
+
 func (s *Server) openRegistration() bool { return s.d.Registration == "open" }
 
 func (s *Server) mountAuth(r chi.Router) {
@@ -236,11 +245,9 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.d.Sessions != nil {
-		if err := s.d.Sessions.Destroy(r.Context()); err != nil {
-			s.failErr(w, r, err)
-			return
-		}
+	if err := s.endSession(r.Context()); err != nil {
+		s.failErr(w, r, err)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -455,11 +462,9 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
-	if s.d.Sessions != nil {
-		if err := s.d.Sessions.Destroy(r.Context()); err != nil {
-			s.failErr(w, r, err)
-			return
-		}
+	if err := s.endSession(r.Context()); err != nil {
+		s.failErr(w, r, err)
+		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -23,6 +23,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if n, ok := currentNode(r); ok && n.Active {
+		s.dashboard(w, r)
+		return
+	}
 	o, err := s.d.Store.Overview(r.Context(), 6)
 	if err != nil {
 		s.d.Logger.Error("home overview", "err", err)

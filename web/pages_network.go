@@ -1,7 +1,450 @@
 package web
 
-import "github.com/go-chi/chi/v5"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
-// mountNetworkPages registers the pages of the network (dashboard, people,
-// communities, search).
-func (s *Server) mountNetworkPages(r chi.Router) {}
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/web/components"
+)
+
+// mountNetworkPages registers the pages of the network: dashboard (on /),
+// people, communities, search and the forms behind them. Every form works
+// without JavaScript: POST, then a 303 redirect.
+func (s *Server) mountNetworkPages(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireNode)
+		r.Get("/people", s.peoplePage)
+		r.Get("/people/{handle}", s.personPage)
+		r.Get("/communities", s.communitiesPage)
+		r.Post("/communities", s.createCommunityForm)
+		r.Get("/communities/{slug}", s.communityPage)
+		r.Post("/communities/{slug}/join", s.joinForm)
+		r.Post("/communities/{slug}/leave", s.leaveForm)
+		r.Post("/communities/{slug}/purpose", s.purposeForm)
+		r.Get("/search", s.searchPage)
+		r.Post("/shares", s.shareForm)
+		r.Get("/shares/{id}/edit", s.editSharePage)
+		r.Post("/shares/{id}/edit", s.editShareForm)
+		r.Post("/shares/{id}/delete", s.deleteShareForm)
+		r.Post("/shares/{id}/reshare", s.reshareForm)
+	})
+}
+
+// liveRoutes are streams: no request timeout.
+func (s *Server) mountLive(r chi.Router) {
+	r.With(s.requireNode).Get("/live", s.livePage)
+}
+
+func shareCards(shares []community.Share, viewer int64) []components.ShareCard {
+	out := make([]components.ShareCard, 0, len(shares))
+	for _, sh := range shares {
+		out = append(out, shareCard(sh, viewer))
+	}
+	return out
+}
+
+func shareCard(sh community.Share, viewer int64) components.ShareCard {
+	c := components.ShareCard{
+		ID: sh.ID, AuthorHandle: sh.Author.Handle, AuthorName: sh.Author.DisplayName, Audience: sh.Audience,
+		Body: sh.Body, Tags: sh.Tags, CreatedAt: sh.CreatedAt, Edited: sh.EditedAt != nil,
+		Mine: viewer != 0 && sh.Author.ID == viewer,
+	}
+	if sh.Community != nil {
+		c.CommunitySlug, c.CommunityName = sh.Community.Slug, sh.Community.Name
+	}
+	if sh.Origin != nil {
+		c.Origin = &components.ShareOrigin{ID: sh.Origin.ID, AuthorHandle: sh.Origin.Author.Handle, AuthorName: sh.Origin.Author.DisplayName, Body: sh.Origin.Body}
+	}
+	// Shares everyone may read can be passed on (a community share's openness is
+	// checked again by the store).
+	c.CanReshare = viewer != 0 && !c.Mine && (sh.Audience == community.AudienceEveryone || sh.Audience == community.AudienceCommunity)
+	return c
+}
+
+func (s *Server) composer(r *http.Request, next string) components.Composer {
+	c := components.Composer{Next: next}
+	mine, err := s.d.Store.ListCommunities(r.Context(), me(r).ID, true, 200)
+	if err == nil {
+		for _, m := range mine {
+			c.Communities = append(c.Communities, components.CommunityOption{Slug: m.Slug, Name: m.Name})
+		}
+	}
+	return c
+}
+
+// dashboard is the signed-in home: the node's feed, live.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	node := me(r)
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	filter := community.FeedFilter{Before: before, Limit: 20, Community: q.Get("community"), Tag: q.Get("tag")}
+	feed, err := s.d.Store.Feed(r.Context(), node.ID, filter)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.DashboardView{Page: s.page("Your network", "home"), Composer: s.composer(r, "/"), Feed: shareCards(feed, node.ID)}
+	if filter.Tag != "" {
+		v.Filter = "tagged #" + strings.TrimPrefix(filter.Tag, "#")
+	} else if filter.Community != "" {
+		v.Filter = "in " + filter.Community
+	} else if before > 0 {
+		v.Filter = "older shares"
+	}
+	if len(feed) == filter.Limit {
+		next := url.Values{"before": {strconv.FormatInt(feed[len(feed)-1].ID, 10)}}
+		for _, k := range []string{"community", "tag"} {
+			if q.Get(k) != "" {
+				next.Set(k, q.Get(k))
+			}
+		}
+		v.OlderURL = "/?" + next.Encode()
+	}
+	mine, err := s.d.Store.ListCommunities(r.Context(), node.ID, true, 50)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	for _, c := range mine {
+		v.Communities = append(v.Communities, communityItem(c))
+	}
+	if conns, err := s.d.Store.ListConnections(r.Context(), node.ID); err == nil {
+		online := s.d.Members.Online()
+		for _, c := range conns {
+			if c.State == "pending" && c.Direction == community.DirectionIncoming {
+				v.Pending++
+			}
+			if c.State == "accepted" && online[c.Other.ID] {
+				v.Online = append(v.Online, components.PersonLink{Handle: c.Other.Handle, DisplayName: c.Other.DisplayName})
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, components.Dashboard(v))
+}
+
+func communityItem(c community.Community) components.CommunityItem {
+	return components.CommunityItem{Slug: c.Slug, Name: c.Name, Purpose: c.Purpose, Open: c.Open, IsMember: c.IsMember, Members: c.Members}
+}
+
+// backTo is a safe local redirect target from a form: a path on this site only.
+func backTo(next, fallback string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return fallback
+	}
+	return next
+}
+
+func (s *Server) shareForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	in := community.ShareInput{Body: r.PostForm.Get("body"), Audience: r.PostForm.Get("audience")}
+	if slug, ok := strings.CutPrefix(in.Audience, "community:"); ok {
+		in.Audience, in.CommunitySlug = community.AudienceCommunity, slug
+	}
+	next := backTo(r.PostForm.Get("next"), "/")
+	if _, err := s.d.Store.CreateShare(r.Context(), me(r).ID, in); err != nil {
+		var ve *community.ValidationError
+		if errors.As(err, &ve) || errors.Is(err, community.ErrForbidden) {
+			c := s.composer(r, next)
+			c.Body, c.Audience, c.Community = in.Body, in.Audience, in.CommunitySlug
+			c.Error, c.Field = "You cannot share into that community: join it first.", "audience"
+			if ve != nil {
+				c.Error, c.Field = ve.Message, ve.Field
+			}
+			s.render(w, r, http.StatusUnprocessableEntity, components.ComposePage(s.page("Share", ""), c))
+			return
+		}
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) shareFromPath(w http.ResponseWriter, r *http.Request) (community.Share, bool) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return community.Share{}, false
+	}
+	sh, err := s.d.Store.FindShare(r.Context(), me(r).ID, id)
+	if err != nil {
+		s.failErr(w, r, err)
+		return sh, false
+	}
+	return sh, true
+}
+
+func (s *Server) editSharePage(w http.ResponseWriter, r *http.Request) {
+	sh, ok := s.shareFromPath(w, r)
+	if !ok {
+		return
+	}
+	if sh.Author.ID != me(r).ID {
+		s.fail(w, r, http.StatusForbidden, "Only the author can edit a share.")
+		return
+	}
+	s.render(w, r, http.StatusOK, components.EditShare(components.EditShareView{Page: s.page("Edit share", ""), Share: shareCard(sh, me(r).ID), Body: sh.Body}))
+}
+
+func (s *Server) editShareForm(w http.ResponseWriter, r *http.Request) {
+	sh, ok := s.shareFromPath(w, r)
+	if !ok {
+		return
+	}
+	body := r.PostFormValue("body")
+	if _, err := s.d.Store.EditShare(r.Context(), me(r).ID, sh.ID, body); err != nil {
+		var ve *community.ValidationError
+		if errors.As(err, &ve) {
+			s.render(w, r, http.StatusUnprocessableEntity, components.EditShare(components.EditShareView{
+				Page: s.page("Edit share", ""), Share: shareCard(sh, me(r).ID), Body: body, Error: ve.Message}))
+			return
+		}
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/#share-"+strconv.FormatInt(sh.ID, 10), http.StatusSeeOther)
+}
+
+func (s *Server) deleteShareForm(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.d.Store.DeleteShare(r.Context(), me(r).ID, id); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) reshareForm(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.d.Store.Reshare(r.Context(), me(r).ID, id, r.PostFormValue("community"), r.PostFormValue("body")); err != nil {
+		if errors.Is(err, community.ErrForbidden) {
+			s.fail(w, r, http.StatusForbidden, "Only shares everyone can read can be passed on.")
+			return
+		}
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) communitiesPage(w http.ResponseWriter, r *http.Request) {
+	s.renderCommunities(w, r, http.StatusOK, components.CommunityForm{Open: true})
+}
+
+func (s *Server) renderCommunities(w http.ResponseWriter, r *http.Request, status int, form components.CommunityForm) {
+	list, err := s.d.Store.ListCommunities(r.Context(), me(r).ID, false, 500)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.CommunitiesView{Page: s.page("Communities", "communities"), Form: form}
+	for _, c := range list {
+		v.Communities = append(v.Communities, communityItem(c))
+	}
+	s.render(w, r, status, components.Communities(v))
+}
+
+func (s *Server) createCommunityForm(w http.ResponseWriter, r *http.Request) {
+	form := components.CommunityForm{
+		Name: r.PostFormValue("name"), Slug: r.PostFormValue("slug"), Purpose: r.PostFormValue("purpose"),
+		Open: r.PostFormValue("open") == "true",
+	}
+	c, err := s.d.Store.CreateCommunity(r.Context(), me(r).ID, community.CommunityInput{Name: form.Name, Slug: form.Slug, Purpose: form.Purpose, Open: form.Open})
+	var ve *community.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/communities/"+c.Slug, http.StatusSeeOther)
+	case errors.As(err, &ve):
+		form.Errors = components.FieldErrors{ve.Field: ve.Message}
+		s.renderCommunities(w, r, http.StatusUnprocessableEntity, form)
+	case errors.Is(err, community.ErrConflict):
+		form.Errors = components.FieldErrors{"slug": err.Error()}
+		s.renderCommunities(w, r, http.StatusConflict, form)
+	default:
+		s.failErr(w, r, err)
+	}
+}
+
+func (s *Server) communityPage(w http.ResponseWriter, r *http.Request) {
+	node := me(r)
+	c, err := s.d.Store.FindCommunity(r.Context(), node.ID, chi.URLParam(r, "slug"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	shares, err := s.d.Store.CommunityShares(r.Context(), node.ID, c.ID, before, 20)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	members, err := s.d.Store.Members(r.Context(), c.ID, 500)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	history, err := s.d.Store.PurposeHistory(r.Context(), c.ID, 20)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.CommunityView{Page: s.page(c.Name, "communities"), C: communityItem(c), Shares: shareCards(shares, node.ID)}
+	v.Composer = s.composer(r, "/communities/"+c.Slug)
+	v.Composer.Audience, v.Composer.Community = community.AudienceCommunity, c.Slug
+	online := s.d.Members.Online()
+	for _, m := range members {
+		p := components.PersonLink{Handle: m.Handle, DisplayName: m.DisplayName}
+		v.Members = append(v.Members, p)
+		if online[m.ID] {
+			v.Online = append(v.Online, p)
+		}
+	}
+	for _, h := range history {
+		v.History = append(v.History, components.PurposeItem{Purpose: h.Purpose, EditedBy: h.EditedBy, EditedAt: h.EditedAt})
+	}
+	if len(shares) == 20 {
+		v.OlderURL = "/communities/" + c.Slug + "?before=" + strconv.FormatInt(shares[len(shares)-1].ID, 10)
+	}
+	s.render(w, r, http.StatusOK, components.CommunityPage(v))
+}
+
+func (s *Server) joinForm(w http.ResponseWriter, r *http.Request) {
+	slug := chi.URLParam(r, "slug")
+	if _, err := s.d.Store.JoinCommunity(r.Context(), me(r).ID, slug); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/communities/"+slug, http.StatusSeeOther)
+}
+
+func (s *Server) leaveForm(w http.ResponseWriter, r *http.Request) {
+	slug := chi.URLParam(r, "slug")
+	if err := s.d.Store.LeaveCommunity(r.Context(), me(r).ID, slug); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/communities/"+slug, http.StatusSeeOther)
+}
+
+func (s *Server) purposeForm(w http.ResponseWriter, r *http.Request) {
+	slug := chi.URLParam(r, "slug")
+	if _, err := s.d.Store.UpdatePurpose(r.Context(), me(r).ID, slug, r.PostFormValue("purpose")); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/communities/"+slug, http.StatusSeeOther)
+}
+
+func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	people, err := s.d.Store.ListPeople(r.Context(), q.Get("after"), q.Get("q"), 48)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.PeopleView{Page: s.page("People", "people"), Q: q.Get("q")}
+	for _, p := range people {
+		v.People = append(v.People, components.PersonCard{Handle: p.Handle, DisplayName: p.DisplayName, Skills: p.Skills})
+	}
+	if len(people) == 48 {
+		v.NextURL = "/people?" + url.Values{"after": {people[len(people)-1].Handle}, "q": {q.Get("q")}}.Encode()
+	}
+	s.render(w, r, http.StatusOK, components.People(v))
+}
+
+func (s *Server) personPage(w http.ResponseWriter, r *http.Request) {
+	viewer := me(r)
+	n, err := s.d.Store.FindNodeByHandle(r.Context(), chi.URLParam(r, "handle"))
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	p, err := s.d.Store.Profile(r.Context(), n.ID)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	shares, err := s.d.Store.AuthorShares(r.Context(), viewer.ID, n.ID, 20)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.PersonView{
+		Page: s.page(n.DisplayName, "people"), Handle: n.Handle, DisplayName: n.DisplayName, Title: n.Title,
+		Location: n.Location, Bio: n.Bio, Skills: n.Skills, Shares: shareCards(shares, viewer.ID),
+		Self: n.ID == viewer.ID, Active: n.Active, Online: s.d.Members.Online()[n.ID],
+	}
+	for _, o := range p.Offers {
+		v.Offers = append(v.Offers, components.OfferItem{Body: o.Body, Tags: o.Tags})
+	}
+	for _, o := range p.Needs {
+		v.Needs = append(v.Needs, components.OfferItem{Body: o.Body, Tags: o.Tags})
+	}
+	if conns, err := s.d.Store.ListConnections(r.Context(), viewer.ID); err == nil {
+		for _, c := range conns {
+			if c.Other.ID == n.ID {
+				v.Connected = true // connected or asked: no second request
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, components.Person(v))
+}
+
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("q")
+	v := components.SearchView{Page: s.page("Search", "search"), Q: q}
+	if strings.TrimSpace(q) != "" {
+		res, err := s.d.Store.Search(r.Context(), me(r).ID, q, 20)
+		var ve *community.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			v.Error = ve.Message
+		case err != nil:
+			s.failErr(w, r, err)
+			return
+		}
+		for _, p := range res.People {
+			v.People = append(v.People, components.PersonCard{Handle: p.Handle, DisplayName: p.DisplayName, Skills: p.Skills})
+		}
+		for _, c := range res.Communities {
+			v.Communities = append(v.Communities, communityItem(c))
+		}
+		v.Shares = shareCards(res.Shares, me(r).ID)
+	}
+	s.render(w, r, http.StatusOK, components.Search(v))
+}
+
+// livePage is the dashboard's stream: new shares as rendered cards (event
+// "share"), resumable like the JSON stream.
+func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
+	s.streamEvents(w, r, func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
+		if ev.Event.Type != "share.created" {
+			// Keep the id moving so a reconnect resumes after it.
+			return writeSSE(w, strconv.FormatUint(ev.Seq, 10), "skip", "")
+		}
+		var sh community.Share
+		if err := json.Unmarshal(ev.Event.Object, &sh); err != nil {
+			return nil
+		}
+		var buf bytes.Buffer
+		if err := components.Share(shareCard(sh, 0)).Render(r.Context(), &buf); err != nil {
+			return err
+		}
+		return writeSSE(w, strconv.FormatUint(ev.Seq, 10), "share", buf.String())
+	})
+}

@@ -75,12 +75,30 @@ func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request) {
 		Needs:       r.PostFormValue("needs"),
 		Errors:      components.FieldErrors{},
 	}
-	skills := splitSkills(v.Skills)
-	offers, needs := parseOfferLines(v.Offers), parseOfferLines(v.Needs)
-	_, err := s.d.Store.UpdateProfile(r.Context(), n.ID, community.ProfileUpdate{
-		DisplayName: &v.DisplayName, Title: &v.Title, Location: &v.Location, Bio: &v.Bio,
-		Skills: &skills, Offers: &offers, Needs: &needs,
-	})
+	// Only the fields the form sent change: a client posting part of the form
+	// does not wipe the rest.
+	var u community.ProfileUpdate
+	str := func(name string, v *string) *string {
+		if _, ok := r.PostForm[name]; ok {
+			return v
+		}
+		return nil
+	}
+	u.DisplayName, u.Title = str("display_name", &v.DisplayName), str("title", &v.Title)
+	u.Location, u.Bio = str("location", &v.Location), str("bio", &v.Bio)
+	if _, ok := r.PostForm["skills"]; ok {
+		skills := splitSkills(v.Skills)
+		u.Skills = &skills
+	}
+	if _, ok := r.PostForm["offers"]; ok {
+		offers := parseOfferLines(v.Offers)
+		u.Offers = &offers
+	}
+	if _, ok := r.PostForm["needs"]; ok {
+		needs := parseOfferLines(v.Needs)
+		u.Needs = &needs
+	}
+	_, err := s.d.Store.UpdateProfile(r.Context(), n.ID, u)
 	var ve *community.ValidationError
 	switch {
 	case err == nil:

@@ -22,9 +22,10 @@ import (
 	"github.com/nodecommunity/nodecommunity/web/static"
 )
 
-// Members lists the live instances of the cluster.
+// Members lists the live instances of the cluster and who is online on them.
 type Members interface {
 	Members() []bus.Member
+	Online() map[int64]bool
 }
 
 // Check reports whether one dependency is usable now.
@@ -87,6 +88,7 @@ func New(d Deps) *Server {
 	// Streams live as long as the client stays; everything else gets a deadline.
 	r.Get("/cluster/live", s.clusterLive)
 	r.With(s.requireNode).Get("/api/v1/events", s.apiEvents)
+	s.mountLive(r)
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.Timeout(RequestTimeout))
 		r.Get("/", s.home)

@@ -59,11 +59,11 @@ func TestHTTPBehaviour(t *testing.T) {
 				t.Fatalf("CSP %q has no script nonce", csp)
 			}
 			nonces = append(nonces, m[1])
-			if n := strings.Count(body, `nonce="`+m[1]+`"`); n != 2 {
-				t.Errorf("%d script tags carry the response's nonce, want 2 (htmx and its SSE extension)", n)
+			if n := strings.Count(body, `nonce="`+m[1]+`"`); n != 3 {
+				t.Errorf("%d script tags carry the response's nonce, want 3 (htmx, its SSE extension, app.js)", n)
 			}
-			if got := strings.Count(body, "<script"); got != 2 {
-				t.Errorf("%d script tags, want 2", got)
+			if got := strings.Count(body, "<script"); got != 3 {
+				t.Errorf("%d script tags, want 3", got)
 			}
 			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
 				t.Errorf("missing nosniff or Referrer-Policy: %v", h)

@@ -113,6 +113,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	})
 	background.Go(func() { store.RelayOutbox(bg, time.Second, 2*time.Second) })
 
+	members.SetOnline(site.OnlineNodes)
 	if err := members.Start(); err != nil {
 		ln.Close()
 		return fmt.Errorf("nats: membership: %w", err)

@@ -47,8 +47,51 @@ func NewEvents(b *Bus, replicas int, log *slog.Logger) (*Events, error) {
 }
 
 // EnsureStream creates or updates the stream, retrying until ctx ends: in a
-// cluster that is still forming there is no JetStream leader yet.
+// cluster that is still forming there is no JetStream leader yet. When the
+// wanted number of replicas cannot be placed (peers are down), it settles for
+// fewer after a while, so the instance can work, and keeps trying to raise the
+// count in the background until ctx ends.
 func (e *Events) EnsureStream(ctx context.Context) error {
+	replicas := e.replicas
+	for attempt := 1; ; attempt++ {
+		err := e.createStream(ctx, replicas)
+		if err == nil {
+			e.ready.Store(true)
+			if replicas < e.replicas {
+				e.log.Warn("event stream has fewer replicas than wanted", "replicas", replicas, "wanted", e.replicas)
+				go e.raiseReplicas(ctx)
+			}
+			return nil
+		}
+		if attempt%10 == 0 {
+			e.log.Info("event stream not ready yet", "err", err, "replicas", replicas)
+			if replicas > 1 {
+				replicas--
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("event stream: %w", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Events) raiseReplicas(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+		if e.createStream(ctx, e.replicas) == nil {
+			e.log.Info("event stream replicas raised", "replicas", e.replicas)
+			return
+		}
+	}
+}
+
+func (e *Events) createStream(ctx context.Context, replicas int) error {
 	cfg := jetstream.StreamConfig{
 		Name:       StreamName,
 		Subjects:   []string{EventSubjects},
@@ -57,27 +100,14 @@ func (e *Events) EnsureStream(ctx context.Context) error {
 		MaxAge:     StreamMaxAge,
 		MaxMsgs:    5_000_000,
 		Duplicates: DuplicateWindow,
-		Replicas:   e.replicas,
+		Replicas:   replicas,
 		Discard:    jetstream.DiscardOld,
 	}
-	for attempt := 0; ; attempt++ {
-		// Short attempts: without a JetStream leader a request just times out.
-		actx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := e.js.CreateOrUpdateStream(actx, cfg)
-		cancel()
-		if err == nil {
-			e.ready.Store(true)
-			return nil
-		}
-		if attempt%10 == 0 {
-			e.log.Info("event stream not ready yet", "err", err, "replicas", e.replicas)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("event stream: %w", err)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	// Short attempts: without a JetStream leader a request just times out.
+	actx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := e.js.CreateOrUpdateStream(actx, cfg)
+	return err
 }
 
 // Ready reports whether the stream exists.

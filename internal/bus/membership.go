@@ -38,8 +38,10 @@ type Membership struct {
 	interval time.Duration
 	ttl      time.Duration
 
+	online func() []int64 // nodes with a live stream here; nil: none
+
 	mu    sync.Mutex
-	peers map[string]Member
+	peers map[string]peer
 
 	subs   []*nats.Subscription
 	cancel context.CancelFunc
@@ -58,14 +60,14 @@ func NewMembership(nc *nats.Conn, name, httpAddr string, clients func() int, int
 		clients:  clients,
 		interval: interval,
 		ttl:      ttl,
-		peers:    map[string]Member{},
+		peers:    map[string]peer{},
 	}
 }
 
 // Start subscribes, says hello and heartbeats until Stop.
 func (m *Membership) Start() error {
 	hb, err := m.nc.Subscribe(SubjectHeartbeat, func(msg *nats.Msg) {
-		var p Member
+		var p peer
 		if json.Unmarshal(msg.Data, &p) != nil || p.Name == "" {
 			return
 		}
@@ -115,8 +117,11 @@ func (m *Membership) Start() error {
 }
 
 func (m *Membership) beat() {
-	me := m.self
+	me := peer{Member: m.self}
 	me.Clients = m.clients()
+	if m.online != nil {
+		me.Online = m.online()
+	}
 	b, _ := json.Marshal(me)
 	_ = m.nc.Publish(SubjectHeartbeat, b)
 }
@@ -139,7 +144,7 @@ func (m *Membership) Members() []Member {
 	out := make([]Member, 0, len(m.peers)+1)
 	for _, p := range m.peers {
 		if p.Name != m.self.Name && p.LastSeen.After(cutoff) {
-			out = append(out, p)
+			out = append(out, p.Member)
 		}
 	}
 	m.mu.Unlock()
@@ -149,6 +154,38 @@ func (m *Membership) Members() []Member {
 	me.LastSeen = time.Now().UTC()
 	out = append(out, me)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// peer is a heartbeat on the wire: the member plus who is online there.
+type peer struct {
+	Member
+	Online []int64 `json:"online,omitempty"`
+}
+
+// SetOnline tells the membership how to list the nodes with a live stream on
+// this instance; heartbeats carry them, so every instance knows who is online
+// anywhere in the cluster. Call it before Start.
+func (m *Membership) SetOnline(f func() []int64) { m.online = f }
+
+// Online is the set of nodes with a live stream on any live instance.
+func (m *Membership) Online() map[int64]bool {
+	out := map[int64]bool{}
+	if m.online != nil {
+		for _, id := range m.online() {
+			out[id] = true
+		}
+	}
+	cutoff := time.Now().Add(-m.ttl)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.peers {
+		if p.Name != m.self.Name && p.LastSeen.After(cutoff) {
+			for _, id := range p.Online {
+				out[id] = true
+			}
+		}
+	}
 	return out
 }
 

@@ -152,10 +152,12 @@ type importTie struct {
 }
 
 // importColumns are the columns the people file may have, and whether each is required.
-var importColumns = []struct {
+type importColumn struct {
 	name     string
 	required bool
-}{
+}
+
+var importColumns = []importColumn{
 	{"handle", true}, {"display_name", true}, {"email", true}, {"id", false},
 	{"skills", false}, {"community", false}, {"title", false}, {"location", false},
 }
@@ -168,10 +170,9 @@ func columnNames() string {
 	return strings.Join(names, ", ")
 }
 
-// normColumn makes header names forgiving: case, surrounding space, a UTF-8
-// byte order mark (spreadsheet exports), and "Display Name"/"display-name".
+// normColumn makes header names forgiving: case, surrounding space, and
+// "Display Name" or "display-name" for display_name.
 func normColumn(h string) string {
-	h = strings.TrimPrefix(h, "\ufeff")
 	h = strings.ToLower(strings.TrimSpace(h))
 	return strings.NewReplacer(" ", "_", "-", "_").Replace(h)
 }
@@ -181,7 +182,12 @@ func normColumn(h string) string {
 // Rows with problems are returned too, marked bad.
 func parsePeople(r io.Reader, p *problems) []importPerson {
 	const file = ImportFileNodes
-	cr := csv.NewReader(r)
+	// Spreadsheets often start UTF-8 files with a byte order mark.
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // rows of the wrong width are reported by line below
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
@@ -196,12 +202,7 @@ func parsePeople(r io.Reader, p *problems) []importPerson {
 	cols := map[string]int{}
 	for i, h := range header {
 		name := normColumn(h)
-		known := slices.ContainsFunc(importColumns, func(c struct {
-			name     string
-			required bool
-		}) bool {
-			return c.name == name
-		})
+		known := slices.ContainsFunc(importColumns, func(c importColumn) bool { return c.name == name })
 		switch {
 		case !known:
 			p.add(file, 1, "header", "unknown column %q; the columns are %s", h, columnNames())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nodecommunity/nodecommunity/internal/testenv"
 )
 
 // connTestInteraction inserts an interaction at a given time.
@@ -317,4 +319,44 @@ func TestSuggestions(t *testing.T) {
 		}
 		connWantErr(t, s.WithdrawConnection(ctx, me, c.ID), nil)
 	})
+}
+
+// BenchmarkListConnections measures the strength query for a busy node: 100
+// accepted connections and 20,000 interactions spread over two years.
+func BenchmarkListConnections(b *testing.B) {
+	ctx := context.Background()
+	pool := testenv.Pool(b, testenv.DatabaseURL(b))
+	s := NewStore(pool)
+	var me int64
+	if err := pool.QueryRow(ctx, `INSERT INTO nodes (handle, display_name) VALUES ('me', 'Me') RETURNING id`).Scan(&me); err != nil {
+		b.Fatal(err)
+	}
+	_, err := pool.Exec(ctx, `
+		WITH others AS (
+			INSERT INTO nodes (handle, display_name)
+			SELECT 'peer-' || g, 'Peer ' || g FROM generate_series(1, 100) g RETURNING id)
+		INSERT INTO connections (from_node, to_node, kind, state, accepted_at)
+		SELECT $1, id, (ARRAY['collaborate','advice','mentor','social'])[1 + id % 4], 'accepted', now() FROM others`, me)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = pool.Exec(ctx, `
+		INSERT INTO interactions (from_node, to_node, kind, created_at)
+		SELECT CASE WHEN g % 2 = 0 THEN $1 ELSE c.to_node END, CASE WHEN g % 2 = 0 THEN c.to_node ELSE $1 END,
+		       (ARRAY['reply','mention','reaction','kudos','answer','vote','reshare','feedback'])[1 + g % 8],
+		       now() - (g % 730) * interval '1 day'
+		FROM generate_series(1, 20000) g JOIN connections c ON c.id = (SELECT min(id) FROM connections) + g % 100`, me)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cs, err := s.ListConnections(ctx, me)
+		if err != nil || len(cs) != 100 {
+			b.Fatalf("%d connections, %v", len(cs), err)
+		}
+	}
 }

@@ -76,3 +76,51 @@ func (s *Store) Search(ctx context.Context, viewer int64, q string, limit int) (
 	}
 	return res, nil
 }
+
+// ListPeople lists active people by handle, after the keyset cursor `after`,
+// optionally only those matching q (name, handle, skill or title).
+func (s *Store) ListPeople(ctx context.Context, after, q string, limit int) ([]Node, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	q = strings.TrimSpace(strings.ToValidUTF8(q, ""))
+	if utf8.RuneCountInString(q) > 200 {
+		return nil, invalid("q", "keep the search under 200 characters")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+nodeColumns+` FROM nodes n
+		WHERE n.deactivated_at IS NULL AND n.handle > $1
+		AND ($2 = '' OR n.search @@ websearch_to_tsquery('simple', $2) OR n.handle LIKE lower($2) || '%')
+		ORDER BY n.handle LIMIT $3`, after, strings.NewReplacer("#", " ", "@", "").Replace(q), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list people: %w", err)
+	}
+	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Node, error) { return scanNode(r) })
+	for i := range people {
+		people[i].Email = ""
+	}
+	return people, wrap("list people", err)
+}
+
+// ConnectedIDs lists the nodes node has an accepted connection with.
+func (s *Store) ConnectedIDs(ctx context.Context, node int64) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT CASE WHEN from_node = $1 THEN to_node ELSE from_node END
+		FROM connections WHERE state = 'accepted' AND (from_node = $1 OR to_node = $1)`, node)
+	if err != nil {
+		return nil, fmt.Errorf("connected ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, wrap("connected ids", err)
+}
+
+// NodeRefs names the given nodes (unknown ids are left out), by display name.
+func (s *Store) NodeRefs(ctx context.Context, ids []int64) ([]NodeRef, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, handle, display_name FROM nodes WHERE id = ANY($1) AND deactivated_at IS NULL ORDER BY display_name`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("node refs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[NodeRef])
+	return out, wrap("node refs", err)
+}

@@ -2,6 +2,7 @@ package sharetext
 
 import (
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -206,51 +207,60 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// TestParseIsFast guards the brief's budget (a 10,000-character body well
-// under 1 ms; BenchmarkParse measures about 0.1 ms) against super-linear work
-// on hostile bodies. Two checks, each on the best of several runs so the race
-// detector and a busy machine do not make it flaky: a 10,000-character body
-// parses within 10 ms, and a body four times longer takes less than ten times
-// as long (linear work takes about four; quadratic work, sixteen).
+// TestParseIsFast is a coarse guard on the brief's budget (a 10,000-character
+// body well under 1 ms; BenchmarkParse gives the real number, about 0.1 ms)
+// over realistic and hostile bodies. It takes the best of several runs and
+// allows 10 ms, because the machines that run it are shared and busy: it
+// catches a gross regression, such as byte-by-byte quadratic work, not a
+// small slowdown. The race detector distorts timings, so it is skipped there.
 func TestParseIsFast(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test skipped in -short mode")
 	}
-	// Each body is built from a pattern repeated to n bytes.
-	bodies := map[string]func(n int) string{
-		"realistic":       func(n int) string { return repeatTo(benchBody(), n) },
-		"closing parens":  func(n int) string { return "https://x.org/" + strings.Repeat(")", n-14) },
-		"opening parens":  func(n int) string { return "https://x.org/" + strings.Repeat("(", n-15) + ")" },
-		"at signs":        func(n int) string { return strings.Repeat("@", n) },
-		"mentions":        func(n int) string { return repeatTo("@ab ", n) },
-		"hashes":          func(n int) string { return repeatTo("#a ", n) },
-		"long tag runs":   func(n int) string { return repeatTo("#"+strings.Repeat("a", 41), n) },
-		"distinct users":  distinctMentions,
-		"scheme prefixes": func(n int) string { return repeatTo("http://", n) },
-		"links":           func(n int) string { return repeatTo("http://a.b ", n) },
-		"line breaks":     func(n int) string { return strings.Repeat("\n", n) },
+	if raceEnabled() {
+		t.Skip("timing test skipped under the race detector")
 	}
-	for name, build := range bodies {
+	const n = 10000
+	bodies := map[string]string{
+		"realistic":       benchBody(),
+		"closing parens":  "https://x.org/" + strings.Repeat(")", n-14),
+		"opening parens":  "https://x.org/" + strings.Repeat("(", n-15) + ")",
+		"at signs":        strings.Repeat("@", n),
+		"mentions":        repeatTo("@ab ", n),
+		"hashes":          repeatTo("#a ", n),
+		"long tag runs":   repeatTo("#"+strings.Repeat("a", 41), n),
+		"distinct users":  distinctMentions(n),
+		"scheme prefixes": repeatTo("http://", n),
+		"links":           repeatTo("http://a.b ", n),
+		"line breaks":     strings.Repeat("\n", n),
+	}
+	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
-			small, large := bestOf(build(10000)), bestOf(build(40000))
-			if small > 10*time.Millisecond {
-				t.Errorf("Parse of 10,000 bytes took %v at best, want well under 1ms (10ms allows for -race and load)", small)
+			best := time.Duration(1<<63 - 1)
+			for range 10 {
+				start := time.Now()
+				Parse(body)
+				best = min(best, time.Since(start))
 			}
-			if large > 10*small+time.Millisecond {
-				t.Errorf("Parse of 40,000 bytes took %v, of 10,000 bytes %v: want linear growth", large, small)
+			if best > 10*time.Millisecond {
+				t.Errorf("Parse of %d bytes took %v at best, want well under 1ms (10ms allows for a busy machine)", len(body), best)
 			}
 		})
 	}
 }
 
-func bestOf(body string) time.Duration {
-	best := time.Duration(1<<63 - 1)
-	for range 15 {
-		start := time.Now()
-		Parse(body)
-		best = min(best, time.Since(start))
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
 	}
-	return best
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }
 
 func repeatTo(pattern string, n int) string {

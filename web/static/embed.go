@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed *.css *.svg vendor/*.js
+//go:embed *.css *.svg *.js vendor/*.js
 var files embed.FS
 
 // FS is the embedded asset tree.
