@@ -122,3 +122,83 @@ func TestBrowserHomeAndClusterPages(t *testing.T) {
 		screenshot(t, ctx, "cluster.png")
 	})
 }
+
+// signInBrowser signs a person in through the sign-in form in its own browser
+// context (its own cookies), and returns that context.
+func signInBrowser(t *testing.T, browser context.Context, baseURL, email string) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(baseURL+"/signin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-form"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="composer"]`)),
+	); err != nil {
+		t.Fatalf("sign in %s: %v", email, err)
+	}
+	return ctx
+}
+
+func TestBrowserShareAppearsLiveOnAnotherInstance(t *testing.T) {
+	envs := clusterEnvs(t, 2, testenv.DatabaseURL(t))
+	for _, e := range envs {
+		e["REGISTRATION"] = "open"
+	}
+	a, b := startInstance(t, envs[0]), startInstance(t, envs[1])
+	waitReady(t, a.url, b.url)
+	ana := signupNode(t, a.url, "ana")
+	ben := signupNode(t, b.url, "ben")
+	if st, body := apiDo(t, "POST", a.url+"/api/v1/communities", ana, map[string]any{"name": "Platform", "purpose": "Keep the infrastructure healthy", "open": true}); st != 201 {
+		t.Fatalf("create community = %d %s", st, body)
+	}
+	if st, body := apiDo(t, "POST", b.url+"/api/v1/communities/platform/join", ben, nil); st != 200 {
+		t.Fatalf("join = %d %s", st, body)
+	}
+
+	browser := newBrowser(t)
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	anaTab := signInBrowser(t, browser, a.url, "ana@example.test")
+	benTab := signInBrowser(t, browser, b.url, "ben@example.test")
+
+	// Mark ben's page: a reload would lose the mark.
+	if _, err := chromedp.Run(benTab, chromedp.Evaluate[bool](`window.__stayed = true`)); err != nil {
+		t.Fatal(err)
+	}
+	// The live stream must be open before ana posts.
+	if _, err := chromedp.Run(benTab, chromedp.Poll[bool](`document.querySelector('#feed').getAttribute('data-live') === 'connected' && window.htmx !== undefined`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("ben's live stream did not connect: %v", err)
+	}
+
+	const text = "Staging moves to the new region on Thursday #infra"
+	if err := chromedp.Do(anaTab,
+		chromedp.SetValue(chromedp.CSS(`#share-audience`), "community:platform"),
+		chromedp.SendKeys(chromedp.CSS(`#share-body`), text),
+		chromedp.Click(chromedp.CSS(`[data-testid="composer"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="share"]`)),
+	); err != nil {
+		t.Fatalf("ana posts: %v", err)
+	}
+	posted := time.Now()
+	if _, err := chromedp.Run(benTab, chromedp.Poll[bool](
+		`[...document.querySelectorAll('#feed [data-testid="share"]')].some(e => e.textContent.includes("Staging moves to the new region"))`,
+		chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		screenshot(t, benTab, "ben-missing.png")
+		t.Fatalf("the share did not appear on ben's page on the other instance: %v", err)
+	}
+	t.Logf("share visible in the other browser %s after ana's post returned", time.Since(posted).Round(time.Millisecond))
+	stayed, err := chromedp.Run(benTab, chromedp.Evaluate[bool](`window.__stayed === true`))
+	if err != nil || !stayed {
+		t.Errorf("ben's page reloaded (%v): the share must arrive live", err)
+	}
+	tag, err := chromedp.Run(benTab, chromedp.Text(chromedp.CSS(`#feed [data-testid="share"] a.tag-link`)))
+	if err != nil || tag != "#infra" {
+		t.Errorf("tag link = %q, %v; want #infra rendered as a link", tag, err)
+	}
+	screenshot(t, anaTab, "ana-dashboard.png")
+	screenshot(t, benTab, "ben-dashboard-live.png")
+}

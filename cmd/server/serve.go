@@ -136,6 +136,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("serving", "http", "http://"+addr, "nats", natsInfo, "peers", len(cfg.ClusterPeers))
 	fmt.Fprintf(stdout, "Node Community instance %s is serving http://%s\n", cfg.InstanceName, addr)
+	if cfg.SeedDemo {
+		if demo, err := store.DemoAccount(ctx); err == nil {
+			fmt.Fprintf(stdout, "Demo sign-in: %s / %s (every demo person uses this password)\n", demo.Email, demo.Password)
+		}
+	}
 
 	select {
 	case err := <-serveErr:

@@ -2,15 +2,25 @@ package community
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/nodecommunity/nodecommunity/internal/sharetext"
 )
 
 // DemoPeople is how many people SeedDemo creates.
 const DemoPeople = 30
+
+// DemoPassword signs in every demo person (e.g. ana-…@demo.nodecommunity.test);
+// printed by `make run`. Demo data only: never seeded unless SEED_DEMO is set.
+const DemoPassword = "demo network 2026"
+
+// DemoSignIn is the demo person the start-up message suggests signing in as.
+type DemoSignIn struct{ Email, Password string }
 
 var (
 	demoFirst = []string{"Ana", "Ben", "Chiara", "Dmitri", "Esi", "Farid", "Greta", "Hiro", "Ines", "Jonas",
@@ -38,7 +48,12 @@ var (
 // when anyone exists already; concurrent callers are serialised by an advisory lock.
 func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 	seeded := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// One hash for all demo people: argon2 costs ~40 ms and 46 MiB each.
+	hash, err := HashPassword(ctx, DemoPassword)
+	if err != nil {
+		return false, fmt.Errorf("seed demo: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('nodecommunity.seed_demo'))`); err != nil {
 			return err
 		}
@@ -49,7 +64,7 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 		if n > 0 {
 			return nil
 		}
-		if err := seedDemo(ctx, tx); err != nil {
+		if err := seedDemo(ctx, tx, hash); err != nil {
 			return err
 		}
 		seeded = true
@@ -61,7 +76,7 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 	return seeded, nil
 }
 
-func seedDemo(ctx context.Context, tx pgx.Tx) error {
+func seedDemo(ctx context.Context, tx pgx.Tx, passwordHash string) error {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	ids := make([]int64, DemoPeople)
 	for i := range ids {
@@ -69,10 +84,10 @@ func seedDemo(ctx context.Context, tx pgx.Tx) error {
 		handle := strings.ToLower(first + "-" + last[:1])
 		skills := pick(rng, demoSkills, 2+rng.IntN(3))
 		err := tx.QueryRow(ctx, `
-			INSERT INTO nodes (handle, display_name, email, title, location, skills)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			INSERT INTO nodes (handle, display_name, email, title, location, skills, password_hash, steward)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			handle, first+" "+last, handle+"@demo.nodecommunity.test",
-			demoTitles[rng.IntN(len(demoTitles))], demoPlaces[rng.IntN(len(demoPlaces))], skills,
+			demoTitles[rng.IntN(len(demoTitles))], demoPlaces[rng.IntN(len(demoPlaces))], skills, passwordHash, i == 0,
 		).Scan(&ids[i])
 		if err != nil {
 			return err
@@ -96,6 +111,9 @@ func seedDemo(ctx context.Context, tx pgx.Tx) error {
 				}
 			}
 		}
+	}
+	if err := seedDemoShares(ctx, tx, ids); err != nil {
+		return err
 	}
 	seen := map[[2]int]bool{}
 	for len(seen) < DemoPeople*2 {
@@ -127,4 +145,55 @@ func pick(rng *rand.Rand, from []string, n int) []string {
 		out[i] = from[j]
 	}
 	return out
+}
+
+// demoShares are a few things the demo organisation has been sharing.
+var demoShares = []struct {
+	author    int
+	community string // slug, or "" for everyone
+	body      string
+}{
+	{0, "platform", "The staging cluster moves to the new region on Thursday. #infra If your service pins an IP, tell me."},
+	{6, "research-circle", "Draft of the survey on remote onboarding is ready for comments: https://example.org/survey-draft #research"},
+	{12, "onboarding", "New here? The people directory lists who offers what. Search by skill, e.g. #postgres or #ux."},
+	{18, "data-practice", "Reminder: dashboards show medians, not means. Our latency figures were skewed by three outliers. #data"},
+	{24, "climate", "Train instead of plane for the Berlin offsite saves about 180 kg CO2 per person. Who is in? #travel"},
+	{3, "", "Friday demo: the new peer feedback flow. Everyone welcome, bring questions."},
+}
+
+func seedDemoShares(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	for _, d := range demoShares {
+		audience, slug := AudienceEveryone, d.community
+		if slug != "" {
+			audience = AudienceCommunity
+		}
+		var cid *int64
+		if slug != "" {
+			var id int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM communities WHERE slug = $1`, slug).Scan(&id); err != nil {
+				return err
+			}
+			cid = &id
+		}
+		p := sharetext.Parse(d.body)
+		if _, err := tx.Exec(ctx, `INSERT INTO shares (author_id, audience, community_id, body, tags) VALUES ($1, $2, $3, $4, $5)`,
+			ids[d.author], audience, cid, d.body, nonNil(p.Tags)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DemoAccount is the demo person to sign in as, when the demo organisation is
+// in the database (ErrNotFound otherwise).
+func (s *Store) DemoAccount(ctx context.Context) (DemoSignIn, error) {
+	var email string
+	err := s.pool.QueryRow(ctx, `SELECT email FROM nodes WHERE email LIKE '%@demo.nodecommunity.test' ORDER BY id LIMIT 1`).Scan(&email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return DemoSignIn{}, ErrNotFound
+	}
+	if err != nil {
+		return DemoSignIn{}, fmt.Errorf("demo account: %w", err)
+	}
+	return DemoSignIn{Email: email, Password: DemoPassword}, nil
 }

@@ -350,7 +350,7 @@ func TestImport(t *testing.T) {
 
 	t.Run("a byte order mark and CRLF are fine", func(t *testing.T) {
 		f := newImpFixture(t)
-		rep, err := f.run("\ufeffhandle,display_name,email\r\nana,Ana,ana@example.org\r\n", "ana ana\r\n")
+		rep, err := f.run("\ufeff\"handle\",display_name,email\r\nana,Ana,ana@example.org\r\n", "ana ana\r\n")
 		if err != nil {
 			t.Fatal(err)
 		}
