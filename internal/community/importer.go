@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -326,12 +325,12 @@ func parsePeople(r io.Reader, p *problems) []importPerson {
 			if c == "" {
 				continue
 			}
-			slug := importSlug(c)
+			slug := Slugify(c)
 			switch n := utf8.RuneCountInString(c); {
 			case n > maxNameLen:
 				bad("community", "community name %q is %d characters long; at most %d are allowed", c, n, maxNameLen)
 				continue
-			case !importSlugRe.MatchString(slug):
+			case !slugRe.MatchString(slug):
 				bad("community", "community %q needs at least two letters or digits (a–z, 0–9) to make its address", c)
 				continue
 			case slices.Contains(slugs, slug):
@@ -406,32 +405,6 @@ func validEmail(e string) bool {
 		}
 	}
 	return validateEmail("email", e) == nil
-}
-
-// importSlugRe is the communities.slug check of the schema.
-var importSlugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-
-// importSlug derives a community's address from its name the way starting a
-// community does: runs of anything but ASCII letters and digits become one '-'.
-// The result may be too short for the schema (a name like "C#").
-func importSlug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			b.WriteRune(r)
-			dash = false
-		case !dash && b.Len() > 0:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if len(s) > 63 {
-		s = strings.Trim(s[:63], "-")
-	}
-	return s
 }
 
 // parseEdges reads the edges file: one pair per line, blank lines and '#'
@@ -817,7 +790,7 @@ func writeCommunities(ctx context.Context, tx pgx.Tx, people []importPerson, ids
 	}
 	var slugs, lowers []string
 	for _, v := range values {
-		slugs = append(slugs, strings.ToLower(v), importSlug(v))
+		slugs = append(slugs, strings.ToLower(v), Slugify(v))
 		lowers = append(lowers, strings.ToLower(v))
 	}
 	rows, err := tx.Query(ctx, importCommunities, slugs, lowers)
@@ -847,9 +820,9 @@ func writeCommunities(ctx context.Context, tx pgx.Tx, people []importPerson, ids
 			community[v] = id
 		} else if id, ok := byName[l]; ok {
 			community[v] = id
-		} else if id, ok := bySlug[importSlug(v)]; ok {
+		} else if id, ok := bySlug[Slugify(v)]; ok {
 			community[v] = id
-		} else if s := importSlug(v); !slices.Contains(newSlugs, s) {
+		} else if s := Slugify(v); !slices.Contains(newSlugs, s) {
 			newSlugs = append(newSlugs, s)
 			newNames = append(newNames, v)
 		}
@@ -879,7 +852,7 @@ func writeCommunities(ctx context.Context, tx pgx.Tx, people []importPerson, ids
 		for _, v := range r.communities {
 			cid, ok := community[v]
 			if !ok {
-				cid = bySlug[importSlug(v)]
+				cid = bySlug[Slugify(v)]
 			}
 			if !slices.Contains(joined, cid) {
 				joined = append(joined, cid)

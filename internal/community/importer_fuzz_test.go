@@ -96,7 +96,7 @@ func FuzzImportCSV(f *testing.F) {
 			}
 			slugs := map[string]bool{}
 			for _, c := range r.communities {
-				s := importSlug(c)
+				s := Slugify(c)
 				if !fuzzSlugRe.MatchString(s) || slugs[s] || c == "" || utf8.RuneCountInString(c) > 100 || strings.Contains(c, ";") {
 					t.Fatalf("line %d: community %q (slug %q) accepted", r.line, c, s)
 				}
