@@ -358,12 +358,44 @@ func (s *Server) signupView(r *http.Request) components.SignupView {
 	}
 }
 
+// applyInvite fills in what the invite of v says: the email it is for and,
+// when that is a person a steward imported, their handle and name, marking
+// the sign-up as a claim. An unusable invite changes nothing: submitting the
+// form says what is wrong with it.
+func (s *Server) applyInvite(ctx context.Context, v *components.SignupView) error {
+	if v.Invite == "" {
+		return nil
+	}
+	d, err := s.d.Store.FindInvite(ctx, v.Invite)
+	if errors.Is(err, community.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Email != "" && (v.Email == "" || d.Claim) {
+		v.Email = d.Email
+	}
+	if d.Claim {
+		v.Claim, v.Handle = true, d.Handle
+		if v.DisplayName == "" {
+			v.DisplayName = d.DisplayName
+		}
+	}
+	return nil
+}
+
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := currentNode(r); ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, components.SignupPage(s.signupView(r)))
+	v := s.signupView(r)
+	if err := s.applyInvite(r.Context(), &v); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, components.SignupPage(v))
 }
 
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
@@ -405,6 +437,12 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.Errors[""] != "" {
 		v.Error = v.Errors[""]
+	}
+	// Shown again, a claim keeps the email and handle the invite fixes (the
+	// form has them read-only, so a different value could not be corrected).
+	if err := s.applyInvite(r.Context(), &v); err != nil {
+		s.failErr(w, r, err)
+		return
 	}
 	s.render(w, r, status, components.SignupPage(v))
 }

@@ -100,12 +100,18 @@ func (s *Server) OnlineNodes() []int64 {
 // eventWriter writes one event in a stream's format.
 type eventWriter func(w http.ResponseWriter, r *http.Request, ev liveEvent) error
 
+// ticker is optional periodic output on a stream (e.g. who is online).
+type ticker struct {
+	every time.Duration
+	fn    func(w http.ResponseWriter, r *http.Request) error
+}
+
 // apiEvents is GET /api/v1/events: the signed-in node's events as JSON over SSE.
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	s.streamEvents(w, r, func(w http.ResponseWriter, _ *http.Request, ev liveEvent) error {
 		data, _ := json.Marshal(map[string]any{"type": ev.Event.Type, "object": ev.Event.Object, "at": ev.Event.At})
 		return writeSSE(w, strconv.FormatUint(ev.Seq, 10), ev.Event.Type, string(data))
-	})
+	}, nil)
 }
 
 func writeSSE(w http.ResponseWriter, id, event, data string) error {
@@ -130,7 +136,7 @@ func writeSSE(w http.ResponseWriter, id, event, data string) error {
 // event stream (on any instance: the sequence is cluster-wide), then follows live
 // events, skipping what the replay already sent. A gap older than the stream
 // keeps gets a "reload" event.
-func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write eventWriter) {
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write eventWriter, tick *ticker) {
 	node := me(r)
 	done, ok := s.streams.add()
 	if !ok {
@@ -200,6 +206,15 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
+	var tickC <-chan time.Time
+	if tick != nil {
+		if tick.fn(w, r) != nil {
+			return
+		}
+		t := time.NewTicker(tick.every)
+		defer t.Stop()
+		tickC = t.C
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -215,6 +230,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 				return
 			}
 			_ = http.NewResponseController(w).Flush()
+		case <-tickC:
+			if tick.fn(w, r) != nil {
+				return
+			}
 		case ev := <-sub.ch:
 			if ev.Seq <= sent {
 				continue // already sent by the replay

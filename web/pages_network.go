@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -117,16 +118,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		v.Communities = append(v.Communities, communityItem(c))
 	}
 	if conns, err := s.d.Store.ListConnections(r.Context(), node.ID); err == nil {
-		online := s.d.Members.Online()
 		for _, c := range conns {
 			if c.State == "pending" && c.Direction == community.DirectionIncoming {
 				v.Pending++
 			}
-			if c.State == "accepted" && online[c.Other.ID] {
-				v.Online = append(v.Online, components.PersonLink{Handle: c.Other.Handle, DisplayName: c.Other.DisplayName})
-			}
 		}
 	}
+	v.Online = s.onlineConnections(r, node.ID)
 	s.render(w, r, http.StatusOK, components.Dashboard(v))
 }
 
@@ -429,22 +427,75 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, components.Search(v))
 }
 
-// livePage is the dashboard's stream: new shares as rendered cards (event
-// "share"), resumable like the JSON stream.
+// livePage is the dashboard's stream, resumable like the JSON one: new shares
+// as rendered cards (event "share"), connection requests to answer ("notice"),
+// and every few seconds who of the node's connections is online ("online").
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
-	s.streamEvents(w, r, func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
-		if ev.Event.Type != "share.created" {
-			// Keep the id moving so a reconnect resumes after it.
-			return writeSSE(w, strconv.FormatUint(ev.Seq, 10), "skip", "")
-		}
-		var sh community.Share
-		if err := json.Unmarshal(ev.Event.Object, &sh); err != nil {
-			return nil
-		}
+	node := me(r)
+	write := func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
+		id := strconv.FormatUint(ev.Seq, 10)
 		var buf bytes.Buffer
-		if err := components.Share(shareCard(sh, 0)).Render(r.Context(), &buf); err != nil {
+		switch ev.Event.Type {
+		case "share.created":
+			var sh community.Share
+			if err := json.Unmarshal(ev.Event.Object, &sh); err != nil {
+				return nil
+			}
+			if err := components.Share(shareCard(sh, 0)).Render(r.Context(), &buf); err != nil {
+				return err
+			}
+			return writeSSE(w, id, "share", buf.String())
+		case "connection.requested":
+			var c struct {
+				FromNode int64  `json:"from_node"`
+				ToNode   int64  `json:"to_node"`
+				Kind     string `json:"kind"`
+			}
+			if json.Unmarshal(ev.Event.Object, &c) == nil && c.ToNode == node.ID {
+				if from, err := s.d.Store.FindNodeByID(r.Context(), c.FromNode); err == nil {
+					n := components.Notice{Who: components.PersonLink{Handle: from.Handle, DisplayName: from.DisplayName}, Kind: c.Kind}
+					if err := components.ConnectionNotice(n).Render(r.Context(), &buf); err != nil {
+						return err
+					}
+					return writeSSE(w, id, "notice", buf.String())
+				}
+			}
+		}
+		// Keep the id moving so a reconnect resumes after it.
+		return writeSSE(w, id, "skip", "")
+	}
+	online := &ticker{every: 5 * time.Second, fn: func(w http.ResponseWriter, r *http.Request) error {
+		list := s.onlineConnections(r, node.ID)
+		var buf bytes.Buffer
+		if err := components.OnlineList(list).Render(r.Context(), &buf); err != nil {
 			return err
 		}
-		return writeSSE(w, strconv.FormatUint(ev.Seq, 10), "share", buf.String())
-	})
+		return writeSSE(w, "", "online", buf.String())
+	}}
+	s.streamEvents(w, r, write, online)
+}
+
+// onlineConnections lists node's accepted connections that have a live stream
+// on any instance of the cluster.
+func (s *Server) onlineConnections(r *http.Request, node int64) []components.PersonLink {
+	ids, err := s.d.Store.ConnectedIDs(r.Context(), node)
+	if err != nil {
+		return nil
+	}
+	online := s.d.Members.Online()
+	var on []int64
+	for _, id := range ids {
+		if online[id] {
+			on = append(on, id)
+		}
+	}
+	refs, err := s.d.Store.NodeRefs(r.Context(), on)
+	if err != nil {
+		return nil
+	}
+	out := make([]components.PersonLink, 0, len(refs))
+	for _, n := range refs {
+		out = append(out, components.PersonLink{Handle: n.Handle, DisplayName: n.DisplayName})
+	}
+	return out
 }

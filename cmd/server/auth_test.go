@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -331,6 +332,123 @@ func TestInviteOnlyRegistration(t *testing.T) {
 		resp, page := authGetPage(t, http.DefaultClient, u+inv.URL)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="`+inv.Token+`"`) {
 			t.Errorf("got %d, want the sign-up page with the invite code filled in", resp.StatusCode)
+		}
+	})
+}
+
+// TestClaimImportedNodeAPI: a person a steward imported signs up with the
+// invite made for their email and gets the node of the import, through the API
+// and through the sign-up page.
+func TestClaimImportedNodeAPI(t *testing.T) {
+	dbURL := testenv.DatabaseURL(t)
+	in := startInstance(t, map[string]string{"DATABASE_URL": dbURL}) // REGISTRATION defaults to invite
+	u := in.url
+	steward := signupNode(t, u, "founder")
+
+	body, ct := importUpload(t, map[string]string{
+		"nodes": "id,handle,display_name,email,community\n" +
+			"E1,iris,Iris Imported,iris@example.test,Research\n" +
+			"E2,jon,Jon Imported,jon@example.test,Research\n",
+		"edges": "E1 E2\n",
+	})
+	if resp, page := importDo(t, http.MethodPost, u+"/import", steward, ct, body); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("import: got %d %s, want 303", resp.StatusCode, page)
+	}
+	pool := testenv.Pool(t, dbURL)
+	importedID := func(handle string) int64 {
+		t.Helper()
+		var id int64
+		if err := pool.QueryRow(context.Background(), `SELECT id FROM nodes WHERE handle = $1 AND password_hash IS NULL`, handle).Scan(&id); err != nil {
+			t.Fatalf("imported %s: %v", handle, err)
+		}
+		return id
+	}
+	irisID, jonID := importedID("iris"), importedID("jon")
+	nodes := importCount(t, dbURL, "nodes")
+	invite := func(email string) (token, link string) {
+		t.Helper()
+		status, body := apiDo(t, http.MethodPost, u+"/api/v1/invites", steward, map[string]string{"email": email})
+		var inv struct{ Token, URL string }
+		if status != http.StatusCreated || json.Unmarshal(body, &inv) != nil {
+			t.Fatalf("invite %s: got %d %s, want 201", email, status, body)
+		}
+		return inv.Token, inv.URL
+	}
+	signup := func(email, handle, invite string) (int, []byte) {
+		b := map[string]string{"email": email, "password": testPassword, "display_name": "Someone", "invite": invite}
+		if handle != "" {
+			b["handle"] = handle
+		}
+		return apiDo(t, http.MethodPost, u+"/api/v1/signup", "", b)
+	}
+
+	t.Run("an invite for anyone is 409 on email", func(t *testing.T) {
+		open, _ := invite("")
+		status, body := signup("iris@example.test", "iris", open)
+		authWantError(t, status, body, http.StatusConflict, "email")
+		if !strings.Contains(string(body), "invite") {
+			t.Errorf("got %s, want the message to say to ask for an invite", body)
+		}
+	})
+	irisInvite, irisLink := invite("Iris@Example.test")
+	t.Run("the invite link fills in the imported email and handle", func(t *testing.T) {
+		resp, page := authGetPage(t, http.DefaultClient, u+irisLink)
+		for _, want := range []string{`data-testid="claim-notice"`, `value="iris@example.test"`, `value="iris"`, `value="Iris Imported"`, "readonly"} {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) {
+				t.Errorf("got %d, want the sign-up page with %s", resp.StatusCode, want)
+			}
+		}
+	})
+	t.Run("a different handle is 422 on handle", func(t *testing.T) {
+		status, body := signup("iris@example.test", "someone-else", irisInvite)
+		authWantError(t, status, body, http.StatusUnprocessableEntity, "handle")
+		if !strings.Contains(string(body), "@iris") {
+			t.Errorf("got %s, want the message to name @iris", body)
+		}
+	})
+	t.Run("signup with the invite claims the imported node", func(t *testing.T) {
+		status, body := signup("iris@example.test", "", irisInvite)
+		var out struct {
+			Node  authMe `json:"node"`
+			Token string `json:"token"`
+		}
+		if status != http.StatusCreated || json.Unmarshal(body, &out) != nil {
+			t.Fatalf("got %d %s, want 201", status, body)
+		}
+		if out.Node.ID != irisID || out.Node.Handle != "iris" {
+			t.Errorf("got node %d @%s, want the imported node %d @iris", out.Node.ID, out.Node.Handle, irisID)
+		}
+		if me := authGetMe(t, u, out.Token); me.ID != irisID {
+			t.Errorf("GET /api/v1/me: got node %d, want %d", me.ID, irisID)
+		}
+		if got := importCount(t, dbURL, "nodes"); got != nodes {
+			t.Errorf("got %d nodes, want still %d", got, nodes)
+		}
+		status, body = signup("iris@example.test", "iris", irisInvite)
+		authWantError(t, status, body, http.StatusForbidden, "invite")
+	})
+	t.Run("the sign-up page claims too", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Jar: jar}
+		token, _ := invite("jon@example.test")
+		resp, page := authPostForm(t, browser, u+"/signup", url.Values{
+			"email": {"jon@example.test"}, "handle": {"jon"}, "display_name": {"Jon J."}, "password": {testPassword}, "invite": {token},
+		})
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/settings/profile" ||
+			!regexp.MustCompile(`data-testid="viewer"[^>]*>@jon<`).MatchString(page) {
+			t.Fatalf("got %d at %s, want signed in as @jon at /settings/profile", resp.StatusCode, resp.Request.URL.Path)
+		}
+		me := authGetMe(t, u, authLoginToken(t, u, "jon@example.test"))
+		if me.ID != jonID || me.DisplayName != "Jon J." {
+			t.Errorf("got node %d named %q, want %d named Jon J.", me.ID, me.DisplayName, jonID)
+		}
+	})
+	t.Run("only stewards see Import in the header", func(t *testing.T) {
+		for who, want := range map[string]bool{steward: true, authLoginToken(t, u, "iris@example.test"): false} {
+			_, page := importDo(t, http.MethodGet, u+"/", who, "", nil)
+			if got := strings.Contains(page, `href="/import"`); got != want {
+				t.Errorf("got Import link %v, want %v", got, want)
+			}
 		}
 	})
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,7 +171,7 @@ func TestBrowserShareAppearsLiveOnAnotherInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The live stream must be open before ana posts.
-	if _, err := chromedp.Run(benTab, chromedp.Poll[bool](`document.querySelector('#feed').getAttribute('data-live') === 'connected' && window.htmx !== undefined`,
+	if _, err := chromedp.Run(benTab, chromedp.Poll[bool](`document.querySelector('[data-testid="live-region"]').getAttribute('data-live') === 'connected' && window.htmx !== undefined`,
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("ben's live stream did not connect: %v", err)
 	}
@@ -198,6 +200,31 @@ func TestBrowserShareAppearsLiveOnAnotherInstance(t *testing.T) {
 	tag, err := chromedp.Run(benTab, chromedp.Text(chromedp.CSS(`#feed [data-testid="share"] a.tag-link`)))
 	if err != nil || tag != "#infra" {
 		t.Errorf("tag link = %q, %v; want #infra rendered as a link", tag, err)
+	}
+
+	// A connection request shows up live for its addressee; once accepted, each
+	// sees the other online (presence travels in the instances' heartbeats).
+	st, body := apiDo(t, "POST", a.url+"/api/v1/connections", ana, map[string]string{"to_handle": "ben", "kind": "collaborate"})
+	if st != 201 {
+		t.Fatalf("connection request = %d %s", st, body)
+	}
+	if _, err := chromedp.Run(benTab, chromedp.Poll[bool](
+		`[...document.querySelectorAll('[data-testid="notice"]')].some(e => e.textContent.replace(/\s+/g, " ").includes("Ana asked to connect"))`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		got, _ := chromedp.Run(benTab, chromedp.Evaluate[string](`document.querySelector('#notices').innerHTML`))
+		t.Errorf("the connection request did not appear live on ben's page: %v; notices: %q", err, got)
+	}
+	var conn struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal(body, &conn)
+	if st, body := apiDo(t, "POST", b.url+"/api/v1/connections/"+strconv.FormatInt(conn.ID, 10)+"/accept", ben, nil); st != 200 {
+		t.Fatalf("accept = %d %s", st, body)
+	}
+	if _, err := chromedp.Run(anaTab, chromedp.Poll[bool](
+		`(document.querySelector('[data-testid="online"]') || {textContent: ""}).textContent.includes("Ben")`,
+		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("ben (live on the other instance) is not shown online on ana's page: %v", err)
 	}
 	screenshot(t, anaTab, "ana-dashboard.png")
 	screenshot(t, benTab, "ben-dashboard-live.png")

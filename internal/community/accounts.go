@@ -38,8 +38,10 @@ const (
 
 // SignupInput is what a person gives to create an account.
 type SignupInput struct {
-	Email       string `json:"email"`
-	Password    string `json:"password"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// Handle is required for a new node. A person claiming the node a steward
+	// imported for them may leave it empty, or give the handle they have.
 	Handle      string `json:"handle"`
 	DisplayName string `json:"display_name"`
 	Invite      string `json:"invite,omitempty"` // an invite token (nci_…)
@@ -58,7 +60,9 @@ func (in *SignupInput) normalise() error {
 	if err := validateEmail("email", in.Email); err != nil {
 		return err
 	}
-	if !ValidHandle(in.Handle) {
+	// An empty handle is checked once it is known whether the sign-up claims an
+	// imported node (which has one) or creates a new one (which needs one).
+	if in.Handle != "" && !ValidHandle(in.Handle) {
 		return invalid("handle", "Use 2–32 lowercase letters, digits, '-' or '_', starting with a letter or digit.")
 	}
 	if err := validateDisplayName(in.DisplayName); err != nil {
@@ -96,10 +100,24 @@ INSERT INTO nodes AS n (handle, display_name, email, password_hash, steward)
 VALUES ($1, $2, $3, $4, NOT EXISTS (SELECT 1 FROM nodes WHERE steward))
 RETURNING ` + nodeColumns
 
+// signupClaim gives an imported node (no password yet) its password and the
+// name its person chose; its id, handle, external id, memberships and
+// connections stay as the import made them.
+const signupClaim = `
+UPDATE nodes AS n SET password_hash = $2, display_name = $3
+WHERE n.id = $1 AND n.password_hash IS NULL
+RETURNING ` + nodeColumns
+
 // CreateAccount creates a node that can sign in. The first node to sign up in
 // an organisation with no steward becomes its steward. When in.RequireInvite is
 // set, a valid invite is needed, except for that first steward: someone has to
 // be able to create the first invite.
+//
+// When in.Email is that of a person a steward imported (a node without a
+// password), the sign-up claims that node instead of creating one, but only
+// with an unused invite made for that email: without it anyone could take over
+// someone else's imported identity. The handle then is the imported one; a
+// different one is a validation error on "handle".
 func (s *Store) CreateAccount(ctx context.Context, in SignupInput) (Node, error) {
 	n, _, err := s.createAccount(ctx, in, "", false)
 	return n, err
@@ -134,16 +152,18 @@ func (s *Store) createAccount(ctx context.Context, in SignupInput, tokenName str
 		if _, err := tx.Exec(ctx, signupLock); err != nil {
 			return err
 		}
-		var inviteID int64
+		var (
+			inviteID int64
+			email    *string // the invite's email, nil for an invite for anyone
+		)
 		if in.Invite != "" {
-			var email *string
 			err := tx.QueryRow(ctx, `
 				SELECT id, email FROM invites
 				WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() FOR UPDATE`,
 				secretHash(in.Invite)).Scan(&inviteID, &email)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows), err == nil && email != nil && *email != in.Email:
-				inviteID = 0
+				inviteID, email = 0, nil
 				if in.RequireInvite {
 					return ErrInviteInvalid
 				}
@@ -161,7 +181,18 @@ func (s *Store) createAccount(ctx context.Context, in SignupInput, tokenName str
 				return ErrInviteRequired
 			}
 		}
-		n, err = scanNode(tx.QueryRow(ctx, signupInsert, in.Handle, in.DisplayName, in.Email, hash))
+		claim, err := claimableNode(ctx, tx, in, inviteID != 0 && email != nil)
+		if err != nil {
+			return err
+		}
+		switch {
+		case claim != 0:
+			n, err = scanNode(tx.QueryRow(ctx, signupClaim, claim, hash, in.DisplayName))
+		case in.Handle == "":
+			return invalid("handle", "Choose a handle: people mention you as @handle.")
+		default:
+			n, err = scanNode(tx.QueryRow(ctx, signupInsert, in.Handle, in.DisplayName, in.Email, hash))
+		}
 		if err != nil {
 			return accountConflict(err)
 		}
@@ -182,6 +213,39 @@ func (s *Store) createAccount(ctx context.Context, in SignupInput, tokenName str
 		return Node{}, "", wrapAccountErr("create account", err)
 	}
 	return n, token, nil
+}
+
+// claimableNode finds the node a sign-up for in.Email must claim rather than
+// duplicate: it returns 0 when no node has that email (create a new one), the
+// node's id when it is an active imported node without a password and the
+// sign-up holds an invite for that very email (emailInvite), and otherwise an
+// error saying why the email cannot be used. The row is locked until commit.
+func claimableNode(ctx context.Context, tx pgx.Tx, in SignupInput, emailInvite bool) (int64, error) {
+	var (
+		id                  int64
+		handle              string
+		hasPassword, active bool
+	)
+	err := tx.QueryRow(ctx, `
+		SELECT id, handle, password_hash IS NOT NULL, deactivated_at IS NULL FROM nodes
+		WHERE email = $1 FOR UPDATE`, in.Email).Scan(&id, &handle, &hasPassword, &active)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case hasPassword:
+		return 0, Conflict("email", "An account with this email exists already; sign in instead.")
+	case !active:
+		return 0, Conflict("email", "The node with this email is deactivated; ask a steward.")
+	case !emailInvite:
+		// Someone imported this person; only the invite a steward makes for
+		// this email proves the sign-up is theirs.
+		return 0, Conflict("email", "A steward has already added you to the network with this email: ask a steward for an invite for this email address to claim your node.")
+	case in.Handle != "" && in.Handle != handle:
+		return 0, invalid("handle", "You are in the network as @%s already: keep that handle (or leave the field empty).", handle)
+	}
+	return id, nil
 }
 
 // accountConflict turns a unique violation on nodes into a Conflict naming the field.
@@ -409,6 +473,41 @@ func (s *Store) CreateInvite(ctx context.Context, by int64, email string) (Invit
 		return Invite{}, fmt.Errorf("create invite: %w", err)
 	}
 	return inv, nil
+}
+
+// InviteDetails is what a usable invite tells the sign-up page, so it can fill
+// in the form before the person has an account.
+type InviteDetails struct {
+	Email string // the email the invite is for; "" when it is for anyone
+	// Claim is set when Email belongs to a person a steward imported who has
+	// not signed up yet: signing up with the invite makes that node theirs.
+	Claim       bool
+	Handle      string // the imported handle, when Claim
+	DisplayName string // the imported name, when Claim
+}
+
+// FindInvite describes an unused, unexpired invite; any other token is
+// ErrNotFound. Only the invite's holder learns the imported person's handle and
+// name, which every member can see anyway.
+func (s *Store) FindInvite(ctx context.Context, token string) (InviteDetails, error) {
+	token = strings.TrimSpace(token)
+	var d InviteDetails
+	if !strings.HasPrefix(token, InvitePrefix) || len(token) > 100 {
+		return d, ErrNotFound
+	}
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(i.email, ''), n.id IS NOT NULL, coalesce(n.handle, ''), coalesce(n.display_name, '')
+		FROM invites i
+		LEFT JOIN nodes n ON n.email = i.email AND n.password_hash IS NULL AND n.deactivated_at IS NULL
+		WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > now()`,
+		secretHash(token)).Scan(&d.Email, &d.Claim, &d.Handle, &d.DisplayName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return InviteDetails{}, ErrNotFound
+	}
+	if err != nil {
+		return InviteDetails{}, fmt.Errorf("find invite: %w", err)
+	}
+	return d, nil
 }
 
 // GrantSteward makes the node with handle a steward. Only stewards may; it

@@ -416,3 +416,161 @@ func TestAccessTokens(t *testing.T) {
 		acctWantField(t, err, "name")
 	})
 }
+
+// TestClaimImportedNode: a person a steward imported signs up with an invite
+// for their email and gets the node the import made, not a second one.
+func TestClaimImportedNode(t *testing.T) {
+	ctx := context.Background()
+	s := acctStore(t)
+	steward := acctSignup(t, s, "ada")
+	if _, err := s.Import(ctx, ImportInput{
+		Nodes: strings.NewReader("id,handle,display_name,email,community\n" +
+			"E1,iris,Iris Imported,Iris@Example.test,Research\n" +
+			"E2,jon,Jon Imported,jon@example.test,Research\n" +
+			"E3,kim,Kim Imported,kim@example.test,\n"),
+		Edges: strings.NewReader("E1 E2\n"),
+	}); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	imported := func(handle string) Node {
+		t.Helper()
+		n, err := s.FindNodeByHandle(ctx, handle)
+		if err != nil {
+			t.Fatalf("find %s: %v", handle, err)
+		}
+		return n
+	}
+	iris := imported("iris")
+	count := func(query string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := s.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	nodesBefore := count(`SELECT count(*) FROM nodes`)
+	invite := func(email string) string {
+		t.Helper()
+		inv, err := s.CreateInvite(ctx, steward.ID, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv.Token
+	}
+	wantConflict := func(t *testing.T, err error, field, mention string) {
+		t.Helper()
+		if !errors.Is(err, ErrConflict) || ConflictField(err) != field {
+			t.Fatalf("got %v (field %q), want a conflict on %s", err, ConflictField(err), field)
+		}
+		if !strings.Contains(err.Error(), mention) {
+			t.Errorf("got message %q, want it to mention %q", err.Error(), mention)
+		}
+	}
+	irisInvite := invite("iris@example.test")
+
+	t.Run("open registration without an invite is a conflict on email", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "iris@example.test", Password: acctPassword, Handle: "iris", DisplayName: "Iris"})
+		wantConflict(t, err, "email", "invite")
+	})
+	t.Run("an invite for anyone does not claim, and stays unused", func(t *testing.T) {
+		open := invite("")
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "iris@example.test", Password: acctPassword, Handle: "iris", DisplayName: "Iris", Invite: open})
+		wantConflict(t, err, "email", "invite")
+		if _, err := s.FindInvite(ctx, open); err != nil {
+			t.Errorf("got %v, want the invite still usable", err)
+		}
+	})
+	t.Run("an invite for another email does not claim", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "iris@example.test", Password: acctPassword, Handle: "iris", DisplayName: "Iris",
+			Invite: invite("jon@example.test")})
+		wantConflict(t, err, "email", "invite")
+	})
+	t.Run("the invite describes the node to claim", func(t *testing.T) {
+		d, err := s.FindInvite(ctx, irisInvite)
+		want := InviteDetails{Email: "iris@example.test", Claim: true, Handle: "iris", DisplayName: "Iris Imported"}
+		if err != nil || d != want {
+			t.Errorf("got %+v, %v; want %+v", d, err, want)
+		}
+		d, err = s.FindInvite(ctx, invite("new@example.test"))
+		if err != nil || d != (InviteDetails{Email: "new@example.test"}) {
+			t.Errorf("got %+v, %v for a new person's invite, want only the email", d, err)
+		}
+		if _, err := s.FindInvite(ctx, "nci_unknown"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("got %v for an unknown invite, want ErrNotFound", err)
+		}
+	})
+	t.Run("a different handle is a validation error naming the imported one", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "iris@example.test", Password: acctPassword, Handle: "iris2", DisplayName: "Iris",
+			Invite: irisInvite, RequireInvite: true})
+		acctWantField(t, err, "handle")
+		if err == nil || !strings.Contains(err.Error(), "@iris ") {
+			t.Errorf("got %v, want the message to name @iris", err)
+		}
+		if _, err := s.FindInvite(ctx, irisInvite); err != nil {
+			t.Errorf("got %v, want the invite still unused", err)
+		}
+	})
+	t.Run("the invite claims the imported node", func(t *testing.T) {
+		n, err := s.CreateAccount(ctx, SignupInput{Email: " IRIS@example.test", Password: acctPassword, DisplayName: "Iris A.",
+			Invite: irisInvite, RequireInvite: true})
+		if err != nil {
+			t.Fatalf("got %v, want the node claimed", err)
+		}
+		if n.ID != iris.ID || n.Handle != "iris" || n.DisplayName != "Iris A." || n.Email != "iris@example.test" || n.Steward || !n.Active {
+			t.Errorf("got %+v, want node %d @iris named Iris A., an active member", n, iris.ID)
+		}
+		if got := count(`SELECT count(*) FROM nodes`); got != nodesBefore {
+			t.Errorf("got %d nodes, want %d: no new node", got, nodesBefore)
+		}
+		if got := count(`SELECT count(*) FROM nodes WHERE id = $1 AND external_id = 'E1'`, iris.ID); got != 1 {
+			t.Error("got the external id changed, want E1 kept")
+		}
+		if got := count(`SELECT count(*) FROM community_members WHERE node_id = $1`, iris.ID); got != 1 {
+			t.Errorf("got %d memberships, want the imported 1", got)
+		}
+		if got := count(`SELECT count(*) FROM connections WHERE $1 IN (from_node, to_node)`, iris.ID); got != 1 {
+			t.Errorf("got %d connections, want the imported 1", got)
+		}
+		if got := count(`SELECT count(*) FROM invites WHERE token_hash = $1 AND used_by = $2 AND used_at IS NOT NULL`, secretHash(irisInvite), iris.ID); got != 1 {
+			t.Error("got the invite not marked used by the claimed node")
+		}
+		if a, err := s.Authenticate(ctx, "iris@example.test", acctPassword); err != nil || a.ID != iris.ID {
+			t.Errorf("sign-in: got %d, %v; want node %d", a.ID, err, iris.ID)
+		}
+		if _, err := s.FindInvite(ctx, irisInvite); !errors.Is(err, ErrNotFound) {
+			t.Errorf("got %v for the used invite, want ErrNotFound", err)
+		}
+	})
+	t.Run("a node with a password cannot be claimed", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "iris@example.test", Password: acctPassword, Handle: "iris", DisplayName: "Thief",
+			Invite: invite("iris@example.test")})
+		wantConflict(t, err, "email", "sign in")
+		if a, err := s.Authenticate(ctx, "iris@example.test", acctPassword); err != nil || a.DisplayName != "Iris A." {
+			t.Errorf("got %+v, %v; want the node unchanged", a, err)
+		}
+	})
+	t.Run("with the imported handle and a token", func(t *testing.T) {
+		jon := imported("jon")
+		n, token, err := s.CreateAccountWithToken(ctx, SignupInput{Email: "jon@example.test", Password: acctPassword, Handle: "Jon",
+			DisplayName: "Jon", Invite: invite("jon@example.test"), RequireInvite: true}, "cli")
+		if err != nil || n.ID != jon.ID {
+			t.Fatalf("got %d, %v; want node %d claimed", n.ID, err, jon.ID)
+		}
+		if got, _, err := s.NodeByAccessToken(ctx, token); err != nil || got.ID != jon.ID {
+			t.Errorf("token: got %d, %v; want node %d", got.ID, err, jon.ID)
+		}
+	})
+	t.Run("a deactivated imported node cannot be claimed", func(t *testing.T) {
+		if err := s.Deactivate(ctx, steward.ID, "kim"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "kim@example.test", Password: acctPassword, Handle: "kim", DisplayName: "Kim",
+			Invite: invite("kim@example.test")})
+		wantConflict(t, err, "email", "deactivated")
+	})
+	t.Run("a new node still needs a handle", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, SignupInput{Email: "new@example.test", Password: acctPassword, DisplayName: "New"})
+		acctWantField(t, err, "handle")
+	})
+}

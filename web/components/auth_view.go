@@ -3,6 +3,8 @@ package components
 import (
 	"context"
 	"strings"
+
+	"github.com/a-h/templ"
 )
 
 // Viewer is who is signed in, as the layout shows it.
@@ -39,6 +41,26 @@ type SignupView struct {
 	InviteOnly  bool   // registration needs an invite
 	Error       string // a problem not tied to one field
 	Errors      FieldErrors
+	// Claim is set when the invite is for a person a steward imported: signing
+	// up makes that node theirs, so Email and Handle are theirs already and
+	// cannot be changed here.
+	Claim bool
+}
+
+// locked adds readonly to attrs for the fields a claim fixes (email, handle).
+func (v SignupView) locked(attrs templ.Attributes) templ.Attributes {
+	if v.Claim {
+		attrs["readonly"] = true
+	}
+	return attrs
+}
+
+// handleHint says what the handle is for, or, for a claim, that it stays.
+func (v SignupView) handleHint() string {
+	if v.Claim {
+		return "Your handle in the network already: colleagues mention you as @" + v.Handle + "."
+	}
+	return "2–32 lowercase letters, digits, - or _; people mention you as @handle."
 }
 
 // SigninView is the sign-in page.

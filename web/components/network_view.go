@@ -107,14 +107,14 @@ type OfferItem struct {
 
 // PersonView is a profile page.
 type PersonView struct {
-	Page                      Page
-	Handle, DisplayName       string
-	Title, Location, Bio      string
-	Skills                    []string
-	Offers, Needs             []OfferItem
-	Shares                    []ShareCard
-	Self, Connected, Online   bool
-	Active                    bool
+	Page                    Page
+	Handle, DisplayName     string
+	Title, Location, Bio    string
+	Skills                  []string
+	Offers, Needs           []OfferItem
+	Shares                  []ShareCard
+	Self, Connected, Online bool
+	Active                  bool
 }
 
 // PeopleView is the people directory.
@@ -154,4 +154,10 @@ func audienceLabel(c ShareCard) string {
 	default:
 		return "to connections"
 	}
+}
+
+// Notice is a live note on the dashboard: someone asked to connect.
+type Notice struct {
+	Who  PersonLink
+	Kind string
 }
