@@ -163,15 +163,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 	sub := s.hub.add(node.ID)
 	defer s.hub.remove(sub)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", ReconnectDelay.Milliseconds()); err != nil {
+	if startSSE(w) != nil {
 		return
 	}
-	_ = http.NewResponseController(w).Flush()
 
 	sent := lastID
 	if lastID > 0 {
@@ -220,8 +214,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 		case <-r.Context().Done():
 			return
 		case <-done:
-			_, _ = fmt.Fprintf(w, "retry: %d\nevent: reconnect\ndata: draining\n\n", ReconnectDelay.Milliseconds())
-			_ = http.NewResponseController(w).Flush()
+			sayReconnect(w)
 			return
 		case <-sub.lagging:
 			return

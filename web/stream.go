@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,20 +59,25 @@ func (s *streams) count() int {
 // ReconnectDelay is the retry interval streams give browsers when they close.
 const ReconnectDelay = time.Second
 
-// writeEvent writes one SSE event; every line of data gets its own "data:" field.
-func writeEvent(w http.ResponseWriter, event, data string) error {
-	var b strings.Builder
-	if event != "" {
-		fmt.Fprintf(&b, "event: %s\n", event)
-	}
-	for _, line := range strings.Split(data, "\n") {
-		fmt.Fprintf(&b, "data: %s\n", line)
-	}
-	b.WriteString("\n")
-	if _, err := w.Write([]byte(b.String())); err != nil {
+// startSSE answers with an event stream and tells the browser how soon to
+// reconnect when it ends.
+func startSSE(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", ReconnectDelay.Milliseconds()); err != nil {
 		return err
 	}
 	return http.NewResponseController(w).Flush()
+}
+
+// sayReconnect is a stream's goodbye while the instance drains: come back soon,
+// to whichever instance answers.
+func sayReconnect(w http.ResponseWriter) {
+	_, _ = fmt.Fprintf(w, "retry: %d\nevent: reconnect\ndata: draining\n\n", ReconnectDelay.Milliseconds())
+	_ = http.NewResponseController(w).Flush()
 }
 
 // clusterLive streams the cluster table, re-rendered every LiveInterval, as
@@ -87,12 +91,7 @@ func (s *Server) clusterLive(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.streams.remove(done)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", ReconnectDelay.Milliseconds()); err != nil {
+	if startSSE(w) != nil {
 		return
 	}
 
@@ -101,7 +100,7 @@ func (s *Server) clusterLive(w http.ResponseWriter, r *http.Request) {
 		if err := components.ClusterTable(s.clusterView()).Render(r.Context(), &buf); err != nil {
 			return err
 		}
-		return writeEvent(w, "members", buf.String())
+		return writeSSE(w, "", "members", buf.String())
 	}
 	if send() != nil {
 		return
@@ -113,10 +112,7 @@ func (s *Server) clusterLive(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-done:
-			// Draining: tell the browser to come back soon (to whichever instance
-			// answers), then end the stream.
-			_, _ = fmt.Fprintf(w, "retry: %d\nevent: reconnect\ndata: draining\n\n", ReconnectDelay.Milliseconds())
-			_ = http.NewResponseController(w).Flush()
+			sayReconnect(w)
 			return
 		case <-t.C:
 			if send() != nil {

@@ -95,7 +95,9 @@ func TestBrowserHomeAndClusterPages(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/cluster")); err != nil {
 			t.Fatal(err)
 		}
-		caption, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="cluster-table"] caption`)))
+		// Read through JavaScript: the live stream replaces the table every
+		// heartbeat, so a DOM node found a moment ago may be gone.
+		caption, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="cluster-table"] caption').textContent`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +111,7 @@ func TestBrowserHomeAndClusterPages(t *testing.T) {
 			chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 			t.Fatalf("the third peer did not appear live on the cluster page: %v", err)
 		}
-		self, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.self`)))
+		self, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('tr.self').textContent`))
 		if err != nil || !strings.Contains(self, "peer-2") || !strings.Contains(self, "this instance") {
 			t.Errorf("highlighted row = %q, %v; want peer-2 marked as this instance", self, err)
 		}

@@ -210,7 +210,7 @@ func (s *Store) createAccount(ctx context.Context, in SignupInput, tokenName str
 		return nil
 	})
 	if err != nil {
-		return Node{}, "", wrapAccountErr("create account", err)
+		return Node{}, "", wrap("create account", err)
 	}
 	return n, token, nil
 }
@@ -261,19 +261,6 @@ func accountConflict(err error) error {
 		return Conflict("email", "An account with this email exists already; sign in instead.")
 	}
 	return Conflict("", "That account exists already.")
-}
-
-// wrapAccountErr prefixes unexpected errors and passes the domain's own through.
-func wrapAccountErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ve *ValidationError
-	if errors.As(err, &ve) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) ||
-		errors.Is(err, ErrForbidden) || errors.Is(err, ErrUnauthorized) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }
 
 // Authenticate checks an email and password. A wrong email, a wrong password, a
@@ -557,5 +544,5 @@ func (s *Store) stewardAction(ctx context.Context, op string, by int64, handle, 
 		_, err = tx.Exec(ctx, change, target)
 		return err
 	})
-	return wrapAccountErr(op, err)
+	return wrap(op, err)
 }

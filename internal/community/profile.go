@@ -139,7 +139,7 @@ type profileQuerier interface {
 // Profile returns a node with its offers and needs.
 func (s *Store) Profile(ctx context.Context, nodeID int64) (Profile, error) {
 	p, err := readProfile(ctx, s.pool, nodeID)
-	return p, wrapAccountErr("profile", err)
+	return p, wrap("profile", err)
 }
 
 func readProfile(ctx context.Context, q profileQuerier, nodeID int64) (Profile, error) {
@@ -213,7 +213,7 @@ func (s *Store) UpdateProfile(ctx context.Context, nodeID int64, u ProfileUpdate
 		return err
 	})
 	if err != nil {
-		return Profile{}, wrapAccountErr("update profile", err)
+		return Profile{}, wrap("update profile", err)
 	}
 	return p, nil
 }
