@@ -32,6 +32,7 @@ func (s *Server) mountNetworkPages(r chi.Router) {
 		r.Post("/communities/{slug}/purpose", s.purposeForm)
 		r.Get("/search", s.searchPage)
 		r.Post("/shares", s.shareForm)
+		r.Get("/shares/{id}", s.sharePage)
 		r.Get("/shares/{id}/edit", s.editSharePage)
 		r.Post("/shares/{id}/edit", s.editShareForm)
 		r.Post("/shares/{id}/delete", s.deleteShareForm)
@@ -179,6 +180,35 @@ func (s *Server) shareFromPath(w http.ResponseWriter, r *http.Request) (communit
 		return sh, false
 	}
 	return sh, true
+}
+
+func (s *Server) sharePage(w http.ResponseWriter, r *http.Request) {
+	sh, ok := s.shareFromPath(w, r)
+	if !ok {
+		return
+	}
+	edits, err := s.d.Store.ShareHistory(r.Context(), me(r).ID, sh.ID)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	origin := sh.ID
+	if sh.Origin != nil {
+		origin = sh.Origin.ID
+	}
+	spread, err := s.d.Store.ShareSpread(r.Context(), me(r).ID, origin)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.ShareView{Page: s.page("Share", ""), Share: shareCard(sh, me(r).ID)}
+	for _, e := range edits {
+		v.Edits = append(v.Edits, components.ShareEditItem{Body: e.Body, EditedAt: e.EditedAt})
+	}
+	for _, p := range spread {
+		v.Spread = append(v.Spread, components.SpreadItem{From: p.From, By: p.By, Community: p.Community, At: p.At})
+	}
+	s.render(w, r, http.StatusOK, components.SharePage(v))
 }
 
 func (s *Server) editSharePage(w http.ResponseWriter, r *http.Request) {

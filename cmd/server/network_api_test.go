@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -163,3 +164,40 @@ func TestNetworkAPI(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestSharePage(t *testing.T) {
+	in := startInstance(t, map[string]string{"DATABASE_URL": testenv.DatabaseURL(t), "INSTANCE_NAME": "share-page", "REGISTRATION": "open"})
+	ana := signupNode(t, in.url, "ana")
+	ben := signupNode(t, in.url, "ben")
+	st, body := apiDo(t, "POST", in.url+"/api/v1/shares", ana, map[string]string{"body": "first <b>draft</b>", "audience": "everyone"})
+	if st != http.StatusCreated {
+		t.Fatalf("share = %d %s", st, body)
+	}
+	var sh struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal(body, &sh)
+	id := strconv.FormatInt(sh.ID, 10)
+	if st, body := apiDo(t, "PATCH", in.url+"/api/v1/shares/"+id, ana, map[string]string{"body": "second draft"}); st != http.StatusOK {
+		t.Fatalf("edit = %d %s", st, body)
+	}
+	if st, body := apiDo(t, "POST", in.url+"/api/v1/shares/"+id+"/reshare", ben, nil); st != http.StatusCreated {
+		t.Fatalf("reshare = %d %s", st, body)
+	}
+	req, _ := http.NewRequest("GET", in.url+"/shares/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+ben)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"second draft", "first &lt;b&gt;draft&lt;/b&gt;", `data-testid="share-spread"`, "@ana → @ben"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("share page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), "<b>draft</b>") {
+		t.Error("share text rendered as HTML")
+	}
+}

@@ -339,9 +339,13 @@ func TestEditDeleteReshare(t *testing.T) {
 		if r2.Origin.ID != orig.ID || *r2.ParentID != r1.ID || r2.Audience != "connections" {
 			t.Errorf("second hop = %+v, want origin %d parent %d to connections", r2, orig.ID, r1.ID)
 		}
-		spread, err := f.store.ShareSpread(ctx, orig.ID)
+		spread, err := f.store.ShareSpread(ctx, cleo, orig.ID)
 		if err != nil || len(spread) != 2 || spread[0].From != "ana" || spread[0].By != "ben" || spread[1].From != "ben" || spread[1].By != "cleo" {
 			t.Errorf("spread = %+v, %v; want ana→ben then ben→cleo", spread, err)
+		}
+		// cleo passed it to her connections, which ana is not one of.
+		if seen, _ := f.store.ShareSpread(ctx, ana, orig.ID); len(seen) != 1 {
+			t.Errorf("ana sees %d steps of the spread, want 1 (not cleo's private reshare)", len(seen))
 		}
 		conns, err := f.store.CreateShare(ctx, ana, ShareInput{Body: "private-ish", Audience: "connections"})
 		if err != nil {

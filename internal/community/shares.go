@@ -498,13 +498,15 @@ type Spread struct {
 	At        time.Time `json:"at"`
 }
 
-// ShareSpread lists every reshare in the cascade that started at origin, in time order.
-func (s *Store) ShareSpread(ctx context.Context, origin int64) ([]Spread, error) {
+// ShareSpread lists the reshares in the cascade that started at origin that
+// viewer may see (a reshare into an invite-only community stays private), in
+// time order.
+func (s *Store) ShareSpread(ctx context.Context, viewer, origin int64) ([]Spread, error) {
 	rows, err := s.pool.Query(ctx, `SELECT s.id, pa.handle, a.handle, coalesce(c.slug, ''), s.created_at
 		FROM shares s JOIN nodes a ON a.id = s.author_id
 		JOIN shares p ON p.id = s.parent_id JOIN nodes pa ON pa.id = p.author_id
 		LEFT JOIN communities c ON c.id = s.community_id
-		WHERE s.origin_id = $1 ORDER BY s.created_at, s.id`, origin)
+		WHERE s.origin_id = $2 AND `+visibleTo+` ORDER BY s.created_at, s.id`, viewer, origin)
 	if err != nil {
 		return nil, fmt.Errorf("share spread: %w", err)
 	}

@@ -161,3 +161,23 @@ type Notice struct {
 	Who  PersonLink
 	Kind string
 }
+
+// ShareView is one share's page: the share, its earlier versions and how it spread.
+type ShareView struct {
+	Page   Page
+	Share  ShareCard
+	Edits  []ShareEditItem
+	Spread []SpreadItem
+}
+
+// ShareEditItem is an earlier version of a share's text.
+type ShareEditItem struct {
+	Body     string
+	EditedAt time.Time
+}
+
+// SpreadItem is one step of a share's cascade.
+type SpreadItem struct {
+	From, By, Community string
+	At                  time.Time
+}
