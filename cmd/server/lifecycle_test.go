@@ -134,13 +134,14 @@ func TestMigrateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "schema version 0 of 2"},
-		{[]string{"up"}, "schema version 2 of 2"},
-		{[]string{"down"}, "schema version 1 of 2"},
-		{[]string{"down"}, "schema version 0 of 2"},
-		{[]string{"up"}, "schema version 2 of 2"},
-		{[]string{"down", "all"}, "schema version 0 of 2"},
-		{[]string{"up"}, "schema version 2 of 2"},
+		{[]string{"status"}, "schema version 0 of 3"},
+		{[]string{"up"}, "schema version 3 of 3"},
+		{[]string{"down"}, "schema version 2 of 3"},
+		{[]string{"down"}, "schema version 1 of 3"},
+		{[]string{"down"}, "schema version 0 of 3"},
+		{[]string{"up"}, "schema version 3 of 3"},
+		{[]string{"down", "all"}, "schema version 0 of 3"},
+		{[]string{"up"}, "schema version 3 of 3"},
 	}
 	for _, s := range steps {
 		got, err := migrate(s.args...)
