@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/server
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test cluster generate lint clean
+.PHONY: run build test cluster generate lint bench clean
 
 ## run: build and serve one instance with embedded NATS, a private PostgreSQL
 ## under .data/ (unless DATABASE_URL is set) and a demo organisation.
@@ -20,6 +20,12 @@ test:
 ## cluster: three instances (8081-8083) forming one NATS cluster over one PostgreSQL.
 cluster: build
 	$(GO) run ./cmd/devdb -dir .data/cluster-postgres -fsync -env DATABASE_URL -- ./scripts/cluster.sh
+
+## bench: graph kernels on a 10,000-node / 200,000-tie graph and on the real organisation.
+bench:
+	$(GO) run ./cmd/graphbench -nodes 10000 -edges 200000 -runs 5
+	$(GO) run ./cmd/graphbench -in internal/demo/data/email-Eu-core.txt -runs 5
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/graph
 
 ## generate: regenerate the templ components (the generated files are committed).
 generate:

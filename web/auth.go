@@ -75,7 +75,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		if n, ok := nodeFrom(ctx); ok {
-			ctx = components.WithViewer(ctx, components.Viewer{Handle: n.Handle, Steward: n.Steward})
+			ctx = components.WithViewer(ctx, components.Viewer{Handle: n.Handle, Steward: n.Steward, Analyst: n.PeopleAnalyst})
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -28,6 +28,7 @@ func (s *Server) mountNetwork(r chi.Router) {
 		r.Delete("/api/v1/shares/{id}", s.apiDeleteShare)
 		r.Get("/api/v1/shares/{id}/history", s.apiShareHistory)
 		r.Post("/api/v1/shares/{id}/reshare", s.apiReshare)
+		r.Get("/api/v1/shares/{id}/cascade", s.apiCascade)
 		r.Get("/api/v1/feed", s.apiFeed)
 		r.Get("/api/v1/search", s.apiSearch)
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/internal/graph"
 	"github.com/nodecommunity/nodecommunity/web/static"
 )
 
@@ -47,6 +48,10 @@ type Deps struct {
 	Events EventLog
 	// LiveInterval is how often live pages are refreshed (default 2s).
 	LiveInterval time.Duration
+	// Graph holds the computed network analytics and the audit log.
+	Graph *graph.Store
+	// MinGroupSize is MIN_GROUP_SIZE: no aggregate describes fewer people.
+	MinGroupSize int
 }
 
 // Server holds the router and the live streams of one instance.
@@ -98,6 +103,7 @@ func New(d Deps) *Server {
 		s.mountImport(r)
 		s.mountConnections(r)
 		s.mountNetwork(r)
+		s.mountGraph(r)
 	})
 
 	// Cross-origin unsafe requests are refused before any handler runs.

@@ -8,6 +8,7 @@
 //	server migrate down [N|all] revert N migrations (default 1)
 //	server migrate status      show the schema version
 //	server import --nodes people.csv [--edges edges.txt]  import people and ties
+//	server grant --handle H --capability people_analyst|steward [--revoke]
 //	server healthcheck         exit 0 when the instance at HTTP_ADDR is ready (for container probes)
 package main
 
@@ -43,7 +44,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: server [migrate up|down [N|all]|status | import --nodes FILE [--edges FILE] | healthcheck]")
+var errUsage = errors.New("usage: server [migrate up|down [N|all]|status | import --nodes FILE [--edges FILE] | grant --handle H --capability C | healthcheck]")
 
 // run is the whole program, so tests can start real instances in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, cfg, logger, args[1:], stdout)
 	case args[0] == "import":
 		return importCmd(ctx, cfg, logger, args[1:], stdout)
+	case args[0] == "grant":
+		return grantCmd(ctx, cfg, logger, args[1:], stdout)
 	case args[0] == "healthcheck" && len(args) == 1:
 		return healthcheck(ctx, cfg, stdout)
 	default:

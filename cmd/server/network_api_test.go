@@ -200,4 +200,14 @@ func TestSharePage(t *testing.T) {
 	if strings.Contains(string(page), "<b>draft</b>") {
 		t.Error("share text rendered as HTML")
 	}
+
+	st, body = apiDo(t, "GET", in.url+"/api/v1/shares/"+id+"/cascade", ben, nil)
+	var c struct {
+		Reached int              `json:"reached"`
+		Depth   int              `json:"depth"`
+		Steps   []map[string]any `json:"steps"`
+	}
+	if st != http.StatusOK || json.Unmarshal(body, &c) != nil || c.Reached != 1 || c.Depth != 1 || len(c.Steps) != 1 {
+		t.Errorf("cascade = %d %s; want one person reached at depth 1", st, body)
+	}
 }

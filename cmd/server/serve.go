@@ -16,6 +16,7 @@ import (
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
 	"github.com/nodecommunity/nodecommunity/internal/db"
+	"github.com/nodecommunity/nodecommunity/internal/graph"
 	"github.com/nodecommunity/nodecommunity/web"
 )
 
@@ -76,6 +77,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	store.SetPublisher(events, log)
+	graphs := graph.NewStore(pool, log)
 
 	var site *web.Server
 	members := bus.NewMembership(b.Conn(), cfg.InstanceName, advertise, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
@@ -112,6 +114,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	})
 	background.Go(func() { store.RelayOutbox(bg, time.Second, 2*time.Second) })
+	// Network analytics: every instance looks, one (holding the lock) computes.
+	recompute := &graph.Recomputer{Store: graphs, Every: 5 * time.Second, Debounce: 30 * time.Second,
+		Compute: func(ctx context.Context, window int, prev *graph.Snapshot) (*graph.Snapshot, error) {
+			return graph.Build(ctx, store, window, prev)
+		}}
+	background.Go(func() { recompute.Run(bg) })
 
 	members.SetOnline(site.OnlineNodes)
 	if err := members.Start(); err != nil {

@@ -14,27 +14,29 @@ import (
 // Node is a person in the network. Title and location are informational: there
 // is no manager field and no reporting line.
 type Node struct {
-	ID          int64     `json:"id"`
-	Handle      string    `json:"handle"`
-	DisplayName string    `json:"display_name"`
-	Email       string    `json:"email,omitempty"`
-	Title       string    `json:"title"`
-	Location    string    `json:"location"`
-	Bio         string    `json:"bio"`
-	Skills      []string  `json:"skills"`
-	Steward     bool      `json:"steward"`
-	Active      bool      `json:"active"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          int64    `json:"id"`
+	Handle      string   `json:"handle"`
+	DisplayName string   `json:"display_name"`
+	Email       string   `json:"email,omitempty"`
+	Title       string   `json:"title"`
+	Location    string   `json:"location"`
+	Bio         string   `json:"bio"`
+	Skills      []string `json:"skills"`
+	Steward     bool     `json:"steward"`
+	// PeopleAnalyst may see the named organisation-wide analytics (audited).
+	PeopleAnalyst bool      `json:"people_analyst"`
+	Active        bool      `json:"active"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // nodeColumns is the select list scanned by scanNode, for a table aliased n.
 const nodeColumns = `n.id, n.handle, n.display_name, coalesce(n.email, ''), n.title, n.location, n.bio,
-	n.skills, n.steward, n.deactivated_at IS NULL, n.created_at`
+	n.skills, n.steward, n.people_analyst, n.deactivated_at IS NULL, n.created_at`
 
 func scanNode(row pgx.Row) (Node, error) {
 	var n Node
 	err := row.Scan(&n.ID, &n.Handle, &n.DisplayName, &n.Email, &n.Title, &n.Location, &n.Bio,
-		&n.Skills, &n.Steward, &n.Active, &n.CreatedAt)
+		&n.Skills, &n.Steward, &n.PeopleAnalyst, &n.Active, &n.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, ErrNotFound
 	}

@@ -492,8 +492,10 @@ func (s *Store) AuthorShares(ctx context.Context, viewer, author int64, limit in
 // Spread is one step of a share's cascade: who passed it to whom, when.
 type Spread struct {
 	ShareID   int64     `json:"share_id"`
+	FromID    int64     `json:"-"`
 	From      string    `json:"from"` // handle of the parent's author
-	By        string    `json:"by"`   // handle of who reshared
+	ByID      int64     `json:"-"`
+	By        string    `json:"by"` // handle of who reshared
 	Community string    `json:"community,omitempty"`
 	At        time.Time `json:"at"`
 }
@@ -502,7 +504,7 @@ type Spread struct {
 // viewer may see (a reshare into an invite-only community stays private), in
 // time order.
 func (s *Store) ShareSpread(ctx context.Context, viewer, origin int64) ([]Spread, error) {
-	rows, err := s.pool.Query(ctx, `SELECT s.id, pa.handle, a.handle, coalesce(c.slug, ''), s.created_at
+	rows, err := s.pool.Query(ctx, `SELECT s.id, pa.id, pa.handle, a.id, a.handle, coalesce(c.slug, ''), s.created_at
 		FROM shares s JOIN nodes a ON a.id = s.author_id
 		JOIN shares p ON p.id = s.parent_id JOIN nodes pa ON pa.id = p.author_id
 		LEFT JOIN communities c ON c.id = s.community_id

@@ -39,9 +39,14 @@ type Config struct {
 	Heartbeat       time.Duration // PEER_HEARTBEAT: how often this instance announces itself
 	PeerTTL         time.Duration // PEER_TTL: a peer not heard from for this long is dropped
 	Registration    string        // REGISTRATION: RegistrationOpen or RegistrationInvite
+	MinGroupSize    int           // MIN_GROUP_SIZE: no aggregate describes fewer people (at least 5)
 	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT: a browser session unused this long ends
 	SessionLifetime time.Duration // SESSION_LIFETIME: a browser session ends this long after sign-in
 }
+
+// DefaultMinGroupSize is the smallest group an aggregate may describe; the
+// configuration can raise it, never lower it.
+const DefaultMinGroupSize = 5
 
 // Registration modes: who may create an account.
 const (
@@ -54,7 +59,7 @@ var Names = []string{
 	"HTTP_ADDR", "HTTP_ADVERTISE", "DATABASE_URL", "NATS_URL", "NATS_LISTEN", "NATS_CLUSTER_NAME",
 	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
-	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME",
+	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME", "MIN_GROUP_SIZE",
 }
 
 // Error is a configuration problem with one variable.
@@ -89,6 +94,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		// Invite-only by default: a server reachable by strangers should not let
 		// them in unless the organisation chose so.
 		Registration:    RegistrationInvite,
+		MinGroupSize:    DefaultMinGroupSize,
 		SessionIdle:     30 * time.Minute,
 		SessionLifetime: 12 * time.Hour,
 	}
@@ -214,6 +220,13 @@ func Parse(getenv func(string) string) (Config, error) {
 			return c, bad("REGISTRATION", "use open or invite")
 		}
 		c.Registration = v
+	}
+	if v := get("MIN_GROUP_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < DefaultMinGroupSize || n > 1000 {
+			return c, bad("MIN_GROUP_SIZE", fmt.Sprintf("use a whole number from %d (the floor; it can only be raised) to 1000", DefaultMinGroupSize))
+		}
+		c.MinGroupSize = n
 	}
 	if c.SessionLifetime < c.SessionIdle {
 		return c, &Error{Name: "SESSION_LIFETIME", Message: fmt.Sprintf("must be at least SESSION_IDLE_TIMEOUT (%s)", c.SessionIdle)}

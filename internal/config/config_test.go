@@ -67,6 +67,7 @@ func TestValidValues(t *testing.T) {
 		"REGISTRATION":         "Open",
 		"SESSION_IDLE_TIMEOUT": "10m",
 		"SESSION_LIFETIME":     "1h",
+		"MIN_GROUP_SIZE":       "8",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestValidValues(t *testing.T) {
 	if c.InstanceName != "peer-a" || c.DataDir != "/tmp/nc" || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
 		!c.SeedDemo || c.ShutdownTimeout != 5*time.Second || c.Heartbeat != 500*time.Millisecond || c.PeerTTL != 3*time.Second ||
 		c.Registration != RegistrationOpen || c.SessionIdle != 10*time.Minute || c.SessionLifetime != time.Hour ||
-		c.ClusterName != "acme" || c.HTTPAddr != "0.0.0.0:9000" || c.HTTPAdvertise != "localhost:8081" || c.NATSListen != "127.0.0.1:4222" {
+		c.ClusterName != "acme" || c.MinGroupSize != 8 || c.HTTPAddr != "0.0.0.0:9000" || c.HTTPAdvertise != "localhost:8081" || c.NATSListen != "127.0.0.1:4222" {
 		t.Errorf("parsed %+v", c)
 	}
 
@@ -112,6 +113,8 @@ func TestInvalidValues(t *testing.T) {
 		{"instance name with space", map[string]string{"INSTANCE_NAME": "peer a"}, "INSTANCE_NAME"},
 		{"instance name too long", map[string]string{"INSTANCE_NAME": strings.Repeat("x", 65)}, "INSTANCE_NAME"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"min group size below the floor", map[string]string{"MIN_GROUP_SIZE": "3"}, "MIN_GROUP_SIZE"},
+		{"min group size not a number", map[string]string{"MIN_GROUP_SIZE": "five"}, "MIN_GROUP_SIZE"},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 		{"seed demo", map[string]string{"SEED_DEMO": "sure"}, "SEED_DEMO"},
 		{"shutdown timeout not a duration", map[string]string{"SHUTDOWN_TIMEOUT": "10"}, "SHUTDOWN_TIMEOUT"},

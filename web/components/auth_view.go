@@ -11,6 +11,7 @@ import (
 type Viewer struct {
 	Handle  string // empty when signed out
 	Steward bool
+	Analyst bool // may see the organisation map
 }
 
 type viewerKey struct{}
