@@ -19,6 +19,7 @@ import (
 
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/internal/feedback"
 	"github.com/nodecommunity/nodecommunity/internal/graph"
 	"github.com/nodecommunity/nodecommunity/web/static"
 )
@@ -38,6 +39,7 @@ type Deps struct {
 	Instance string
 	Members  Members
 	Store    *community.Store    // the network in PostgreSQL
+	Feedback *feedback.Store     // threads, kudos, marks on shares, proposals
 	Sessions *scs.SessionManager // browser sessions (PostgreSQL-backed)
 	// Registration is REGISTRATION: "open" lets anyone sign up; anything else
 	// ("invite") needs an invite a steward created.
@@ -104,6 +106,10 @@ func New(d Deps) *Server {
 		s.mountConnections(r)
 		s.mountNetwork(r)
 		s.mountGraph(r)
+		s.mountThreads(r)
+		s.mountKudos(r)
+		s.mountMarks(r)
+		s.mountProposals(r)
 	})
 
 	// Cross-origin unsafe requests are refused before any handler runs.

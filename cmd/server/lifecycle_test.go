@@ -134,14 +134,15 @@ func TestMigrateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "schema version 0 of 3"},
-		{[]string{"up"}, "schema version 3 of 3"},
-		{[]string{"down"}, "schema version 2 of 3"},
-		{[]string{"down"}, "schema version 1 of 3"},
-		{[]string{"down"}, "schema version 0 of 3"},
-		{[]string{"up"}, "schema version 3 of 3"},
-		{[]string{"down", "all"}, "schema version 0 of 3"},
-		{[]string{"up"}, "schema version 3 of 3"},
+		{[]string{"status"}, "schema version 0 of 4"},
+		{[]string{"up"}, "schema version 4 of 4"},
+		{[]string{"down"}, "schema version 3 of 4"},
+		{[]string{"down"}, "schema version 2 of 4"},
+		{[]string{"down"}, "schema version 1 of 4"},
+		{[]string{"down"}, "schema version 0 of 4"},
+		{[]string{"up"}, "schema version 4 of 4"},
+		{[]string{"down", "all"}, "schema version 0 of 4"},
+		{[]string{"up"}, "schema version 4 of 4"},
 	}
 	for _, s := range steps {
 		got, err := migrate(s.args...)

@@ -16,6 +16,7 @@ import (
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
 	"github.com/nodecommunity/nodecommunity/internal/db"
+	"github.com/nodecommunity/nodecommunity/internal/feedback"
 	"github.com/nodecommunity/nodecommunity/internal/graph"
 	"github.com/nodecommunity/nodecommunity/web"
 )
@@ -86,6 +87,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Instance: cfg.InstanceName,
 		Members:  members,
 		Store:    store,
+		Feedback: feedback.NewStore(pool, store),
 		Sessions: newSessionManager(pool, cfg),
 		// REGISTRATION, for sign-up (web/auth.go).
 		Registration: cfg.Registration,

@@ -46,6 +46,15 @@ func (s *Store) SetPublisher(p Publisher, log *slog.Logger) {
 	s.pub, s.log = p, log
 }
 
+// AddEvent writes an event to the outbox inside tx, for other domain packages
+// (feedback): call PublishEvents with the collected events after commit.
+func AddEvent(ctx context.Context, tx pgx.Tx, pending *[]Event, subject, typ string, object any, toAll bool, to []int64) error {
+	return addEvent(ctx, tx, pending, subject, typ, object, toAll, to)
+}
+
+// PublishEvents publishes events whose transaction committed (see AddEvent).
+func (s *Store) PublishEvents(ctx context.Context, events []Event) { s.publish(ctx, events) }
+
 // addEvent writes an event to the outbox inside tx and remembers it for
 // publishing after commit.
 func addEvent(ctx context.Context, tx pgx.Tx, pending *[]Event, subject, typ string, object any, toAll bool, to []int64) error {

@@ -10,12 +10,16 @@ import (
 
 // The layout is a Fruchterman–Reingold style force simulation: every tie pulls
 // its ends together with d²/k (scaled by the tie's weight), every pair of
-// people pushes apart with k²/d, and a linear pull toward the centre holds the
-// picture together. That pull matters: with repulsion between all pairs, a
-// harmonic gravity exactly balances the far-field push of a uniform crowd, so
-// disconnected components and isolated people are packed around the main
-// component instead of drifting off and squeezing everything else into a
-// corner once positions are normalised.
+// people pushes apart with k²·mᵢ·mⱼ/d, and a linear pull toward the centre
+// (gravity, g·mᵢ·r) holds the picture together. Masses are degree+1, as in
+// ForceAtlas2: a hub pushes harder, so its many ties get room instead of
+// collapsing into a knot, and a node moves by its force per unit of mass.
+//
+// Gravity matters: with repulsion between all pairs, a harmonic pull exactly
+// balances the far-field push of a uniform crowd, so nothing drifts off and
+// squeezes the rest into a corner once positions are normalised. People with
+// no tie (and small separate components) are also held at the rim of the main
+// component by pack, or they would float in a ring well outside it.
 //
 // Repulsion between all pairs is approximated on a pyramid of square grids
 // (a fixed-depth quadtree): a node meets the people in its own and the eight
@@ -23,9 +27,14 @@ import (
 // and centroid of grid cells, taking at each coarser level only the cells that
 // the finer level did not cover (the usual interaction list: children of the
 // parent's neighbours that are not the cell's own neighbours). That is O(n log
-// n) per iteration with a bounded error, versus O(n²) exact, and it is
-// deterministic: each node's force is a sum in a fixed order, so the result
-// does not depend on how the work is split between goroutines.
+// n) per iteration, versus O(n²) exact, and it is deterministic: each node's
+// force is a sum in a fixed order, so the result does not depend on how the
+// work is split between goroutines.
+//
+// Stability between snapshots comes from three things: a warm start at the
+// size where the stored picture is in balance (virialScale), a bounded travel
+// for people who were already on the map (layoutBudget), and a final rotation
+// back onto their old places (align).
 
 const (
 	layoutK       = 1.0  // ideal edge length, internal units
@@ -177,9 +186,10 @@ func layout(g *Graph, prev [][2]float64, mass []float64, seed uint64, iterations
 	warm, extent := s.place(prev, rng)
 	s.x0, s.y0 = slices.Clone(s.x), slices.Clone(s.y)
 
-	// Temperature: how far a node may move in one step. A cold start anneals
-	// from a tenth of the picture; a warm start only lets known nodes settle
-	// (a fraction of an edge length) while newcomers still travel freely.
+	// Temperature: how far a node may move in one step. It falls from hot to
+	// almost nothing; people already on the map move on a scale of their own
+	// whose sum over the run is layoutBudget of the picture, while newcomers
+	// travel freely to their place.
 	hot := layoutHot * s.rNat
 	cool := 3 * layoutBudget * extent / float64(iterations)
 	for i := range s.tscale {

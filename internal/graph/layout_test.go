@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -119,9 +120,10 @@ func TestLayoutDeterministic(t *testing.T) {
 	}
 	t.Run("parallel force pass", func(t *testing.T) {
 		// Above 2,000 nodes the force pass is split over goroutines; the
-		// result must not depend on that.
+		// result must not depend on how many.
 		g := layoutRandomGraph(2500, 6000, 3)
 		a := Layout(g, nil, 7, 40)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 		b := Layout(g, nil, 7, 40)
 		for i := range a {
 			if a[i] != b[i] {

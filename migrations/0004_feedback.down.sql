@@ -1,0 +1,14 @@
+DROP TABLE IF EXISTS votes;
+DROP TABLE IF EXISTS proposals;
+DROP TABLE IF EXISTS share_corrections;
+DROP TABLE IF EXISTS share_mark_history;
+DROP TABLE IF EXISTS share_marks;
+DROP TABLE IF EXISTS kudos;
+DROP TABLE IF EXISTS resolve_proposals;
+DROP TABLE IF EXISTS thread_reads;
+DROP TABLE IF EXISTS reactions;
+DROP TABLE IF EXISTS reply_edits;
+DROP TABLE IF EXISTS reply_authors;
+DROP TABLE IF EXISTS replies;
+DROP TABLE IF EXISTS thread_requests;
+DROP TABLE IF EXISTS threads;
