@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/nodecommunity/nodecommunity/internal/asks"
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/feedback"
@@ -39,6 +40,7 @@ type Deps struct {
 	Instance string
 	Members  Members
 	Store    *community.Store    // the network in PostgreSQL
+	Asks     *asks.Store         // needs routed through the network
 	Feedback *feedback.Store     // threads, kudos, marks on shares, proposals
 	Sessions *scs.SessionManager // browser sessions (PostgreSQL-backed)
 	// Registration is REGISTRATION: "open" lets anyone sign up; anything else
@@ -110,6 +112,7 @@ func New(d Deps) *Server {
 		s.mountKudos(r)
 		s.mountMarks(r)
 		s.mountProposals(r)
+		s.mountAsks(r)
 	})
 
 	// Cross-origin unsafe requests are refused before any handler runs.

@@ -134,15 +134,16 @@ func TestMigrateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "schema version 0 of 4"},
-		{[]string{"up"}, "schema version 4 of 4"},
-		{[]string{"down"}, "schema version 3 of 4"},
-		{[]string{"down"}, "schema version 2 of 4"},
-		{[]string{"down"}, "schema version 1 of 4"},
-		{[]string{"down"}, "schema version 0 of 4"},
-		{[]string{"up"}, "schema version 4 of 4"},
-		{[]string{"down", "all"}, "schema version 0 of 4"},
-		{[]string{"up"}, "schema version 4 of 4"},
+		{[]string{"status"}, "schema version 0 of 5"},
+		{[]string{"up"}, "schema version 5 of 5"},
+		{[]string{"down"}, "schema version 4 of 5"},
+		{[]string{"down"}, "schema version 3 of 5"},
+		{[]string{"down"}, "schema version 2 of 5"},
+		{[]string{"down"}, "schema version 1 of 5"},
+		{[]string{"down"}, "schema version 0 of 5"},
+		{[]string{"up"}, "schema version 5 of 5"},
+		{[]string{"down", "all"}, "schema version 0 of 5"},
+		{[]string{"up"}, "schema version 5 of 5"},
 	}
 	for _, s := range steps {
 		got, err := migrate(s.args...)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodecommunity/nodecommunity/internal/asks"
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
@@ -88,6 +89,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Members:  members,
 		Store:    store,
 		Feedback: feedback.NewStore(pool, store),
+		Asks:     asks.NewStore(pool, store),
 		Sessions: newSessionManager(pool, cfg),
 		// REGISTRATION, for sign-up (web/auth.go).
 		Registration: cfg.Registration,

@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS expertise;
+DROP TABLE IF EXISTS answer_reactions;
+ALTER TABLE IF EXISTS asks DROP CONSTRAINT IF EXISTS asks_accepted_fk;
+DROP TABLE IF EXISTS ask_answers;
+DROP TABLE IF EXISTS ask_routes;
+DROP TABLE IF EXISTS asks;
