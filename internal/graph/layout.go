@@ -100,23 +100,25 @@ func CommunityLayout(n int, ties [][3]float64, sizes []int, seed uint64) [][2]fl
 }
 
 type layoutSim struct {
-	g      *Graph
-	n      int
-	x, y   []float64
-	x0, y0 []float64 // starting positions, for align
-	fx, fy []float64
-	mass   []float64 // repulsion and gravity weight; Layout uses degree+1
-	wf     []float64 // per CSR entry: attraction factor from the tie weight
-	tscale []float64 // per node: how far it may move relative to the temperature
-	cx, cy float64   // centre of gravity's pull
+	g       *Graph
+	n       int
+	x, y    []float64
+	x0, y0  []float64 // starting positions, for align
+	fx, fy  []float64
+	mass    []float64 // how hard a node pushes; Layout uses degree+1
+	inertia []float64 // what its ties' pull is divided by: mass, before pack's floor
+	wf      []float64 // per CSR entry: attraction factor from the tie weight
+	tscale  []float64 // per node: how far it may move relative to the temperature
+	cx, cy  float64   // centre of gravity's pull
 
 	// Components: nodes outside the largest one get an extra pull on their
 	// component's centroid (see pack).
 	comp         []int32
 	compN        []int
 	main         int32
-	rNat         float64 // where the far field would hold a lone node
-	cm, csx, csy []float64
+	rNat         float64   // where the far field would hold a lone node
+	cm, csx, csy []float64 // per component: members, then centroid
+	crad         []float64 // per component: radius
 	cax, cay     []float64 // extra acceleration per component
 
 	depth int // finest level of the pyramid; 2^depth cells per side
@@ -127,8 +129,6 @@ type layoutSim struct {
 	// memory in sequence; rank[i] is node i's place in that order.
 	ox, oy, om []float64
 	rank       []int32
-	minX, minY float64
-	cell       float64 // side of a finest cell
 	start      []int32 // finest cell c holds order[start[c]:start[c+1]]
 	order      []int32
 	cellOf     []int32
@@ -161,7 +161,10 @@ func layout(g *Graph, prev [][2]float64, mass []float64, seed uint64, iterations
 	// People outside the main component have few or no ties, so a mass of
 	// degree+1 would let them pile onto one spot beside it (they would push
 	// each other 30 times less than they are pushed by the crowd). Giving
-	// them the crowd's typical mass spaces them like everyone else.
+	// them the crowd's typical mass as they push spaces them like everyone
+	// else; their ties still pull them by their own mass (inertia), or a
+	// small separate chain would be torn apart by the crowd's push.
+	s.inertia = s.mass
 	if len(s.compN) > 1 {
 		s.mass = slices.Clone(s.mass)
 		typical := 0.0
@@ -205,7 +208,7 @@ func layout(g *Graph, prev [][2]float64, mass []float64, seed uint64, iterations
 	s.alloc()
 
 	workers := 1
-	if n >= 2000 {
+	if n >= 512 { // below this the goroutines cost more than they save
 		workers = min(runtime.GOMAXPROCS(0), 8)
 	}
 	for it := 0; it < iterations; it++ {
@@ -244,7 +247,11 @@ func (s *layoutSim) weights() {
 	}
 	mean := sum / float64(len(g.W))
 	for k, w := range g.W {
-		s.wf[k] = math.Min(math.Max(math.Sqrt(w/mean), 0.2), 5)
+		v := math.Sqrt(w / mean)
+		if math.IsNaN(v) { // an infinite weight somewhere: treat ties alike
+			v = 1
+		}
+		s.wf[k] = math.Min(math.Max(v, 0.2), 5)
 	}
 }
 
@@ -276,7 +283,8 @@ func (s *layoutSim) place(prev [][2]float64, rng *rand.Rand) ([]bool, float64) {
 			if placed[i] {
 				continue
 			}
-			adj, w := s.g.Neighbours(i)
+			adj, _ := s.g.Neighbours(i)
+			w := s.wf[s.g.Off[i]:s.g.Off[i+1]] // tamed weights: no Inf/Inf
 			var sx, sy, sw float64
 			for k, j := range adj {
 				if placed[j] {
@@ -405,7 +413,7 @@ func (s *layoutSim) build() {
 		minY, maxY = math.Min(minY, s.y[i]), math.Max(maxY, s.y[i])
 	}
 	span := math.Max(math.Max(maxX-minX, maxY-minY), 1e-9) * (1 + 1e-9)
-	s.minX, s.minY, s.cell = minX, minY, span/float64(side)
+	cell := span / float64(side)
 
 	D := s.depth
 	pm, psx, psy := s.pm[D], s.psx[D], s.psy[D]
@@ -414,8 +422,8 @@ func (s *layoutSim) build() {
 	clear(psy)
 	clear(s.start)
 	for i := 0; i < n; i++ {
-		cx := min(int((s.x[i]-minX)/s.cell), side-1)
-		cy := min(int((s.y[i]-minY)/s.cell), side-1)
+		cx := min(int((s.x[i]-minX)/cell), side-1)
+		cy := min(int((s.y[i]-minY)/cell), side-1)
 		c := cy*side + cx
 		s.cellOf[i] = int32(c)
 		s.start[c+1]++
@@ -560,7 +568,7 @@ func (s *layoutSim) forceRange(lo, hi int) {
 			ax2 += dx * f
 			ay2 += dy * f
 		}
-		mi := s.m(i)
+		mi := s.inertia[i]
 		fx += ax2/mi - layoutGravity*(xi-s.cx) + s.cax[s.comp[i]]
 		fy += ay2/mi - layoutGravity*(yi-s.cy) + s.cay[s.comp[i]]
 		s.fx[i], s.fy[i] = fx, fy
@@ -605,6 +613,7 @@ func (s *layoutSim) components() {
 	s.csx = make([]float64, nc)
 	s.csy = make([]float64, nc)
 	s.cax = make([]float64, nc)
+	s.crad = make([]float64, nc)
 	s.cay = make([]float64, nc)
 }
 
@@ -612,10 +621,10 @@ func (s *layoutSim) components() {
 // is held only by gravity against the push of everyone else, which balances
 // at rNat, while ties pull the main component well inside that radius: left
 // alone, isolated people would float in a ring far outside the map and, once
-// positions are normalised, shrink it. So each other component gets an extra
-// pull toward the centre, applied to its centroid (the same acceleration for
-// all its members, so it moves whole without being squashed), just strong
-// enough to bring it to the rim of the main component.
+// positions are normalised, shrink it. So each other component is pulled by a
+// spring toward the rim of the main component, applied to its centroid (the
+// same acceleration for all its members, so it moves whole without being
+// squashed).
 func (s *layoutSim) pack() {
 	clear(s.cax)
 	clear(s.cay)
@@ -625,23 +634,29 @@ func (s *layoutSim) pack() {
 	clear(s.cm)
 	clear(s.csx)
 	clear(s.csy)
+	clear(s.crad)
 	for i := 0; i < s.n; i++ {
 		c := s.comp[i]
 		s.cm[c]++
 		s.csx[c] += s.x[i]
 		s.csy[c] += s.y[i]
 	}
-	// The rim of the main component: 1.5 × its members' mean distance from
-	// its centroid (exact for a uniform disc), which a few long arms
-	// cannot inflate the way the farthest member would.
-	mx, my := s.csx[s.main]/s.cm[s.main], s.csy[s.main]/s.cm[s.main]
-	sum := 0.0
-	for i := 0; i < s.n; i++ {
-		if s.comp[i] == s.main {
-			sum += math.Hypot(s.x[i]-mx, s.y[i]-my)
-		}
+	for c := range s.cm {
+		s.csx[c] /= s.cm[c]
+		s.csy[c] /= s.cm[c]
 	}
-	rim := 1.5*sum/s.cm[s.main] + layoutK
+	// Each component's radius: 1.5 × its members' mean distance from its
+	// centroid (exact for a uniform disc), which a few long arms cannot
+	// inflate the way the farthest member would.
+	for i := 0; i < s.n; i++ {
+		c := s.comp[i]
+		s.crad[c] += math.Hypot(s.x[i]-s.csx[c], s.y[i]-s.csy[c])
+	}
+	for c := range s.crad {
+		s.crad[c] = 1.5 * s.crad[c] / s.cm[c]
+	}
+	mx, my := s.csx[s.main], s.csy[s.main]
+	rim := s.crad[s.main] + layoutK
 	// A spring toward the rim, not a pull toward the centre: at the rim it
 	// adds nothing, so it does not squeeze the isolated people into one
 	// clump (a central pull converges and presses neighbours together).
@@ -655,12 +670,15 @@ func (s *layoutSim) pack() {
 		if int32(c) == s.main {
 			continue
 		}
-		dx, dy := s.csx[c]/s.cm[c]-mx, s.csy[c]/s.cm[c]-my
+		// The spring's rest length keeps the whole component outside the
+		// rim: pressed against it, a big one would be squashed into a
+		// crescent round the main one.
+		dx, dy := s.csx[c]-mx, s.csy[c]-my
 		r := math.Hypot(dx, dy)
 		if r == 0 {
 			continue
 		}
-		a := -stiff * (r - rim) / r
+		a := -stiff * (r - rim - s.crad[c]) / r
 		s.cax[c], s.cay[c] = a*dx, a*dy
 	}
 }

@@ -119,7 +119,7 @@ func TestLayoutDeterministic(t *testing.T) {
 		t.Errorf("seed 42 and 43 gave identical layouts; the seed is not used")
 	}
 	t.Run("parallel force pass", func(t *testing.T) {
-		// Above 2,000 nodes the force pass is split over goroutines; the
+		// From 512 nodes on, the force pass is split over goroutines; the
 		// result must not depend on how many.
 		g := layoutRandomGraph(2500, 6000, 3)
 		a := Layout(g, nil, 7, 40)
@@ -143,9 +143,14 @@ func TestLayoutInUnitBox(t *testing.T) {
 		{"no ties", FromEdges(7, nil)},
 		{"pair", FromEdges(2, []Edge{{0, 1, 1}})},
 		{"planted", func() *Graph { g, _ := layoutPlantedGraph(4, 20, 5); return g }()},
+		{"extreme weights", FromEdges(4, []Edge{{0, 1, math.Inf(1)}, {1, 2, 1}, {2, 3, 1e300}})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pos := Layout(tc.g, nil, 1, 100)
+			// Previous positions that are not numbers or lie outside the
+			// box are ignored or clamped, never propagated.
+			bad := Layout(tc.g, [][2]float64{{math.NaN(), 0}, {2, -1}, {math.Inf(1), 0.5}}, 1, 100)
+			layoutCheckBox(t, bad)
 			if len(pos) != tc.g.N {
 				t.Fatalf("got %d positions, want %d", len(pos), tc.g.N)
 			}
@@ -294,6 +299,55 @@ func TestLayoutIsolatedStayIn(t *testing.T) {
 	})
 }
 
+func TestLayoutComponentsPacked(t *testing.T) {
+	// A main group of 60, a separate group of 40, a chain of 5 and 10 people
+	// with no tie.
+	rng := rand.New(rand.NewPCG(1, 1))
+	var edges []Edge
+	group := func(lo, hi int) {
+		for a := lo; a < hi; a++ {
+			for b := a + 1; b < hi; b++ {
+				if rng.Float64() < 0.15 {
+					edges = append(edges, Edge{U: int32(a), V: int32(b), W: 1})
+				}
+			}
+		}
+	}
+	group(0, 60)
+	group(60, 100)
+	for i := 100; i < 104; i++ {
+		edges = append(edges, Edge{U: int32(i), V: int32(i + 1), W: 1})
+	}
+	g := FromEdges(115, edges)
+	pos := Layout(g, nil, 1, 300)
+	layoutCheckBox(t, pos)
+	disc := func(lo, hi int) (cx, cy, r float64) {
+		for i := lo; i < hi; i++ {
+			cx, cy = cx+pos[i][0], cy+pos[i][1]
+		}
+		cx, cy = cx/float64(hi-lo), cy/float64(hi-lo)
+		for i := lo; i < hi; i++ {
+			r += math.Hypot(pos[i][0]-cx, pos[i][1]-cy)
+		}
+		return cx, cy, 1.5 * r / float64(hi-lo)
+	}
+	ax, ay, ar := disc(0, 60)
+	bx, by, br := disc(60, 100)
+	if d := math.Hypot(ax-bx, ay-by); d < 0.8*(ar+br) {
+		t.Errorf("groups overlap: centres %.3f apart, radii %.3f and %.3f", d, ar, br)
+	}
+	for i := 100; i < 104; i++ {
+		if d := math.Hypot(pos[i][0]-pos[i+1][0], pos[i][1]-pos[i+1][1]); d > 0.15 {
+			t.Errorf("chain tie %d–%d is %.3f long: the chain was torn apart", i, i+1, d)
+		}
+	}
+	for i := 105; i < 115; i++ {
+		if d := math.Hypot(pos[i][0]-ax, pos[i][1]-ay); d > 1.6*ar {
+			t.Errorf("isolated node %d is %.3f from the main group's centre (radius %.3f)", i, d, ar)
+		}
+	}
+}
+
 func TestLayoutTiming(t *testing.T) {
 	g := layoutEmailEuCore(t)
 	start := time.Now()
@@ -307,7 +361,7 @@ func TestLayoutTiming(t *testing.T) {
 	Layout(g, pos, 1, DefaultLayoutIterations)
 	t.Logf("email-Eu-core warm start: %v", time.Since(start))
 	if p := os.Getenv("LAYOUT_PNG"); p != "" {
-		layoutWritePNG(t, p, g, pos)
+		layoutWritePNG(t, p, g, pos, layoutDepartments(t, g.N))
 	}
 
 	if testing.Short() || layoutRace() {
@@ -352,7 +406,7 @@ func TestCommunityLayout(t *testing.T) {
 }
 
 // layoutWritePNG draws a layout for a person to look at (LAYOUT_PNG=file).
-func layoutWritePNG(t *testing.T, path string, g *Graph, pos [][2]float64) {
+func layoutWritePNG(t *testing.T, path string, g *Graph, pos [][2]float64, group []int) {
 	t.Helper()
 	const size = 900
 	img := image.NewRGBA(image.Rect(0, 0, size, size))
@@ -373,10 +427,9 @@ func layoutWritePNG(t *testing.T, path string, g *Graph, pos [][2]float64) {
 			img.SetRGBA(x, y, c)
 		}
 	}
-	dept := layoutDepartments(t, g.N)
 	for i, p := range pos {
 		x, y := at(p)
-		rgb := CommunityRGB(dept[i])
+		rgb := CommunityRGB(group[i])
 		col := color.RGBA{rgb[0], rgb[1], rgb[2], 255}
 		if g.Degree(i) == 0 {
 			col = color.RGBA{0, 0, 0, 255}
