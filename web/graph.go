@@ -154,6 +154,16 @@ func hexColour(c int) string {
 	return fmt.Sprintf("#%02x%02x%02x", rgb[0], rgb[1], rgb[2])
 }
 
+// nodeColour is a person's colour on the organisation map: their community's
+// (as in the exports), except that people who form a community on their own
+// are grey: dozens of one-person hues would only read as noise.
+func nodeColour(snap *graph.Snapshot, c int) string {
+	if c >= 0 && c < len(snap.Communities) && snap.Communities[c].Size < 2 {
+		return hexColour(graph.OtherCommunity)
+	}
+	return hexColour(c)
+}
+
 // clip shortens a label drawn inside a map (the full text stays in the title).
 func clipLabel(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -286,10 +296,19 @@ func buildEgoMap(meNode community.Node, adj map[int64][]tieNbr, dist map[int64]i
 	})
 	e.Shown2 = len(cands)
 	drawn2 := map[int64]bool{}
+	// Evenly spaced, in the order of the direct ties they hang off, and the
+	// ring turned so that each sits as close as it can behind its parent: the
+	// turn is the circular mean of how far each is from its parent's angle.
+	step := 2 * math.Pi / float64(max(len(cands), 1))
+	parentAngle := func(i int) float64 { return -math.Pi/2 + 2*math.Pi*float64(i)/float64(len(shown1)) }
+	var sx, sy float64
 	for j, c := range cands {
-		// Evenly spaced, in the order of the direct ties they hang off, so each
-		// sits roughly behind its parent.
-		a := -math.Pi/2 + 2*math.Pi*(float64(j)+0.5)/float64(len(cands))
+		d := parentAngle(c.parent) - step*(float64(j)+0.5)
+		sx, sy = sx+math.Cos(d), sy+math.Sin(d)
+	}
+	turn := math.Atan2(sy, sx)
+	for j, c := range cands {
+		a := turn + step*(float64(j)+0.5)
 		pos[c.id] = placed{egoCentre + egoRing2*math.Cos(a), egoCentre + egoRing2*math.Sin(a)}
 		drawn2[c.id] = true
 	}
@@ -457,20 +476,29 @@ func (s *Server) myNetworkPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if snap != nil {
 		if self, ok := snap.Self(node.ID); ok {
-			below := 0
-			for _, n := range snap.Nodes {
-				if n.Betweenness < self.Betweenness {
-					below++
-				}
-			}
 			v.Reach = &components.ReachView{
 				Hops: self.Reach, Degree: self.Degree, Broker: self.Broker, Isolated: self.Isolated,
 				Community:  communityLabel(snap, publicCommunityOf(snap, self.Community, s.minGroup())),
-				Percentile: below * 100 / len(snap.Nodes),
+				Percentile: betweennessPercentile(snap, self),
 			}
 		}
 	}
 	s.render(w, r, http.StatusOK, components.MyNetwork(v))
+}
+
+// betweennessPercentile is the share of people whose betweenness is below
+// self's, 0..100: a rank anyone may know about themselves.
+func betweennessPercentile(snap *graph.Snapshot, self graph.NodeMetrics) int {
+	if len(snap.Nodes) == 0 {
+		return 0
+	}
+	below := 0
+	for _, n := range snap.Nodes {
+		if n.Betweenness < self.Betweenness {
+			below++
+		}
+	}
+	return below * 100 / len(snap.Nodes)
 }
 
 // ---------------------------------------------------------------------------
@@ -715,16 +743,10 @@ func communityMap(rows []components.CommunityRow, public []graph.CommunityMetric
 			}
 		}
 	}
-	var pos [][2]float64
-	if n == 1 {
-		pos = [][2]float64{{0.5, 0.5}}
-	} else {
-		pos = graph.CommunityLayout(n, ties, sizes, 1)
-	}
-	const margin, span = 110.0, 580.0
+	pos := communityPositions(n, ties, sizes)
 	nodes := make([]components.SVGNode, n)
 	for i, c := range rows {
-		x, y := margin+pos[i][0]*span, margin+pos[i][1]*span
+		x, y := pos[i][0], pos[i][1]
 		rad := math.Max(8, 70*math.Sqrt(float64(c.Size)/float64(maxSize)))
 		class := "cm-node"
 		if c.Silo {
@@ -743,6 +765,66 @@ func communityMap(rows []components.CommunityRow, public []graph.CommunityMetric
 		edges = append(edges, components.CommunityEdge{X1: a.X, Y1: a.Y, X2: b.X, Y2: b.Y, Weight: t[2], Width: 1 + 11*t[2]/maxW})
 	}
 	return nodes, edges
+}
+
+// communityPositions places n communities on the 800×800 community map. The
+// ones tied to others are laid out by graph.CommunityLayout and stretched to
+// fill the canvas; the ones without a tie (a group of people alone, say) would
+// drift to the edge and squeeze the rest, so they wait in a row at the bottom.
+func communityPositions(n int, ties [][3]float64, sizes []int) [][2]float64 {
+	tied := make([]bool, n)
+	for _, t := range ties {
+		tied[int(t[0])], tied[int(t[1])] = true, true
+	}
+	var in, out []int // in: laid out by ties; out: in the bottom row
+	for i := range n {
+		if tied[i] {
+			in = append(in, i)
+		} else {
+			out = append(out, i)
+		}
+	}
+	pos := make([][2]float64, n)
+	bottom := 700.0
+	if len(out) == 0 {
+		bottom = 720
+	}
+	const left, right, top = 100.0, 700.0, 90.0
+	switch len(in) {
+	case 0:
+	case 1:
+		pos[in[0]] = [2]float64{400, (top + bottom - 40) / 2}
+	default:
+		sub := make(map[int]int, len(in))
+		for k, i := range in {
+			sub[i] = k
+		}
+		subTies := make([][3]float64, 0, len(ties))
+		subSizes := make([]int, len(in))
+		for k, i := range in {
+			subSizes[k] = sizes[i]
+		}
+		for _, t := range ties {
+			subTies = append(subTies, [3]float64{float64(sub[int(t[0])]), float64(sub[int(t[1])]), t[2]})
+		}
+		p := graph.CommunityLayout(len(in), subTies, subSizes, 1)
+		minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, q := range p {
+			minX, maxX = math.Min(minX, q[0]), math.Max(maxX, q[0])
+			minY, maxY = math.Min(minY, q[1]), math.Max(maxY, q[1])
+		}
+		// One scale for both axes keeps distances true.
+		h := bottom - 40 - top
+		scale := math.Min((right-left)/math.Max(maxX-minX, 1e-9), h/math.Max(maxY-minY, 1e-9))
+		cx, cy := (minX+maxX)/2, (minY+maxY)/2
+		for k, i := range in {
+			pos[i] = [2]float64{400 + (p[k][0]-cx)*scale, top + h/2 + (p[k][1]-cy)*scale}
+		}
+	}
+	for k, i := range out {
+		pos[i] = [2]float64{left + (right-left)*(float64(k)+0.5)/float64(len(out)), bottom + 20}
+	}
+	return pos
 }
 
 func (s *Server) communityDetailPage(w http.ResponseWriter, r *http.Request) {
@@ -899,10 +981,19 @@ func (mq mapQuery) auditDetail() map[string]any {
 
 func mapLegend(snap *graph.Snapshot, selected int) []components.LegendItem {
 	out := make([]components.LegendItem, 0, len(snap.Communities))
+	alone := 0
 	for i, c := range snap.Communities {
+		if c.Size < 2 {
+			alone += c.Size
+			continue
+		}
 		out = append(out, components.LegendItem{ID: i, Label: communityLabel(snap, i), Size: c.Size, Fill: hexColour(i), Selected: i == selected})
 	}
 	slices.SortStableFunc(out, func(a, b components.LegendItem) int { return b.Size - a.Size })
+	if alone > 0 {
+		out = append(out, components.LegendItem{ID: graph.OtherCommunity, Label: "in a community of their own", Size: alone,
+			Fill: hexColour(graph.OtherCommunity)})
+	}
 	return out
 }
 
@@ -1043,7 +1134,7 @@ func (s *Server) orgMapPage(w http.ResponseWriter, r *http.Request) {
 			q[k] = vs
 		}
 		q.Set("person", n.Handle)
-		v.Nodes = append(v.Nodes, components.SVGNode{X: mapX(n.X), Y: mapX(n.Y), R: rad, Fill: hexColour(n.Community), Class: class,
+		v.Nodes = append(v.Nodes, components.SVGNode{Index: i, X: mapX(n.X), Y: mapX(n.Y), R: rad, Fill: nodeColour(snap, n.Community), Class: class,
 			Handle: n.Handle, Name: n.DisplayName, Href: "/network/map?" + q.Encode(), Community: n.Community, Degree: n.Degree,
 			Strength: n.Strength, PageRank: n.PageRank, Betweenness: n.Betweenness, Reach: n.Reach, Broker: n.Broker, Isolated: n.Isolated})
 	}
@@ -1068,6 +1159,19 @@ func (s *Server) orgMapPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.TiesShown = len(drawn)
 	v.Edges = tiePaths(drawn, nodes, index)
+	// The same ties as pairs of circle indices, for graph.js to highlight the
+	// ties of whoever is clicked without asking the server.
+	var pairs strings.Builder
+	pairs.Grow(len(drawn) * 9)
+	for k, t := range drawn {
+		if k > 0 {
+			pairs.WriteByte(' ')
+		}
+		pairs.WriteString(strconv.Itoa(index[t.A]))
+		pairs.WriteByte(' ')
+		pairs.WriteString(strconv.Itoa(index[t.B]))
+	}
+	v.TiePairs = pairs.String()
 	if selected >= 0 {
 		var b strings.Builder
 		id := nodes[selected].NodeID
@@ -1099,7 +1203,7 @@ func tiePaths(ties []community.Tie, nodes []graph.NodeMetrics, index map[int64]i
 	bands := []struct {
 		upto           float64
 		width, opacity float64
-	}{{0.5, 0.5, 0.10}, {0.8, 0.7, 0.16}, {0.95, 1.0, 0.26}, {1, 1.5, 0.4}}
+	}{{0.5, 0.5, 0.07}, {0.8, 0.7, 0.11}, {0.95, 1.0, 0.2}, {1, 1.5, 0.34}}
 	var out []components.SVGPath
 	start := 0
 	for bi, band := range bands {
@@ -1258,7 +1362,7 @@ func (s *Server) metricsTablePage(w http.ResponseWriter, r *http.Request) {
 	from := (v.Page - 1) * metricsPageSize
 	for i, n := range rows[from:min(len(rows), from+metricsPageSize)] {
 		v.Rows = append(v.Rows, components.MetricsRow{Rank: from + i + 1, Handle: n.Handle, Name: n.DisplayName,
-			Community: communityLabel(snap, n.Community), Fill: hexColour(n.Community), Degree: n.Degree, Strength: n.Strength,
+			Community: communityLabel(snap, n.Community), Fill: nodeColour(snap, n.Community), Degree: n.Degree, Strength: n.Strength,
 			PageRank: n.PageRank, Betweenness: n.Betweenness, Broker: n.Broker, Isolated: n.Isolated})
 	}
 	if v.Page > 1 {
@@ -1359,7 +1463,10 @@ func trendChart(id, title, desc string, points []graph.TrendPoint, value func(gr
 	if people {
 		c.YMax = strconv.Itoa(int(hi))
 	}
-	c.First, c.Last = points[0].Week.Format("2 Jan"), points[len(points)-1].Week.Format("2 Jan")
+	c.First = points[0].Week.Format("2 Jan")
+	if len(points) > 1 {
+		c.Last = points[len(points)-1].Week.Format("2 Jan")
+	}
 	var run []string
 	flush := func() {
 		if len(run) >= 2 {

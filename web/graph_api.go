@@ -163,18 +163,12 @@ func (s *Server) apiGraphMe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "You are not in the latest computation yet (you joined after it); your metrics appear within a minute.")
 		return
 	}
-	below := 0
-	for _, n := range snap.Nodes {
-		if n.Betweenness < self.Betweenness {
-			below++
-		}
-	}
 	pub := publicCommunityOf(snap, self.Community, s.minGroup())
 	s.writeJSON(w, http.StatusOK, graphMe{
 		ComputedAt: snap.ComputedAt, Window: win.name, Handle: self.Handle,
 		Community: pub, CommunityLabel: communityLabel(snap, pub),
 		Degree: self.Degree, Strength: self.Strength, PageRank: self.PageRank, Betweenness: self.Betweenness,
-		BetweennessPercentile: below * 100 / len(snap.Nodes),
+		BetweennessPercentile: betweennessPercentile(snap, self),
 		Reach:                 graphReach{Hop1: self.Reach[0], Hop2: self.Reach[1], Hop3: self.Reach[2]},
 		Broker:                self.Broker, Isolated: self.Isolated, Peripheral: self.Peripheral,
 	})

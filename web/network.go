@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/internal/feedback"
 )
 
 // mountNetwork registers the JSON API for communities, shares, the feed and search.
@@ -226,7 +227,17 @@ func (s *Server) apiGetShare(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, sh)
+	// The share with its peer verification: marks {disputed, confirmed},
+	// reasons, disputed_by_network, correction and the caller's my_mark.
+	marks, err := s.d.Feedback.ShareMarks(r.Context(), me(r).ID, id)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, struct {
+		community.Share
+		feedback.ShareMarks
+	}{sh, marks})
 }
 
 func (s *Server) apiEditShare(w http.ResponseWriter, r *http.Request) {

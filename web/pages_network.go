@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nodecommunity/nodecommunity/internal/asks"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/web/components"
 )
@@ -68,6 +69,8 @@ func shareCard(sh community.Share, viewer int64) components.ShareCard {
 	// Shares everyone may read can be passed on (a community share's openness is
 	// checked again by the store).
 	c.CanReshare = viewer != 0 && !c.Mine && (sh.Audience == community.AudienceEveryone || sh.Audience == community.AudienceCommunity)
+	// Any reader but the author may confirm or dispute it (the author corrects).
+	c.CanMark = viewer != 0 && !c.Mine
 	return c
 }
 
@@ -93,7 +96,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	v := components.DashboardView{Page: s.page("Your network", "home"), Composer: s.composer(r, "/"), Feed: shareCards(feed, node.ID)}
+	v := components.DashboardView{Page: s.page("Your network", "home"), Composer: s.composer(r, "/"), Feed: s.withMarks(r, shareCards(feed, node.ID))}
 	if filter.Tag != "" {
 		v.Filter = "tagged #" + strings.TrimPrefix(filter.Tag, "#")
 	} else if filter.Community != "" {
@@ -126,6 +129,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Online = s.onlineConnections(r, node.ID)
+	v.Asks = s.asksForYou(r, node.ID)
+	v.FeedbackRequests = s.feedbackRequestItems(r.Context(), node.ID)
 	s.render(w, r, http.StatusOK, components.Dashboard(v))
 }
 
@@ -201,7 +206,12 @@ func (s *Server) sharePage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	v := components.ShareView{Page: s.page("Share", ""), Share: shareCard(sh, me(r).ID)}
+	card, err := s.shareCardWithMarks(r, sh)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.ShareView{Page: s.page("Share", ""), Share: card}
 	for _, e := range edits {
 		v.Edits = append(v.Edits, components.ShareEditItem{Body: e.Body, EditedAt: e.EditedAt})
 	}
@@ -331,7 +341,7 @@ func (s *Server) communityPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	v := components.CommunityView{Page: s.page(c.Name, "communities"), C: communityItem(c), Shares: shareCards(shares, node.ID)}
+	v := components.CommunityView{Page: s.page(c.Name, "communities"), C: communityItem(c), Shares: s.withMarks(r, shareCards(shares, node.ID))}
 	v.Composer = s.composer(r, "/communities/"+c.Slug)
 	v.Composer.Audience, v.Composer.Community = community.AudienceCommunity, c.Slug
 	online := s.d.Members.Online()
@@ -348,6 +358,7 @@ func (s *Server) communityPage(w http.ResponseWriter, r *http.Request) {
 	if len(shares) == 20 {
 		v.OlderURL = "/communities/" + c.Slug + "?before=" + strconv.FormatInt(shares[len(shares)-1].ID, 10)
 	}
+	v.Decisions = s.communityDecisions(r, c)
 	s.render(w, r, http.StatusOK, components.CommunityPage(v))
 }
 
@@ -414,7 +425,7 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := components.PersonView{
 		Page: s.page(n.DisplayName, "people"), Handle: n.Handle, DisplayName: n.DisplayName, Title: n.Title,
-		Location: n.Location, Bio: n.Bio, Skills: n.Skills, Shares: shareCards(shares, viewer.ID),
+		Location: n.Location, Bio: n.Bio, Skills: n.Skills, Shares: s.withMarks(r, shareCards(shares, viewer.ID)),
 		Self: n.ID == viewer.ID, Active: n.Active, Online: s.d.Members.Online()[n.ID],
 	}
 	for _, o := range p.Offers {
@@ -422,6 +433,10 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, o := range p.Needs {
 		v.Needs = append(v.Needs, components.OfferItem{Body: o.Body, Tags: o.Tags})
+	}
+	if v.Kudos, err = s.kudosSection(r, viewer, n); err != nil {
+		s.failErr(w, r, err)
+		return
 	}
 	if conns, err := s.d.Store.ListConnections(r.Context(), viewer.ID); err == nil {
 		for _, c := range conns {
@@ -452,7 +467,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		for _, c := range res.Communities {
 			v.Communities = append(v.Communities, communityItem(c))
 		}
-		v.Shares = shareCards(res.Shares, me(r).ID)
+		v.Shares = s.withMarks(r, shareCards(res.Shares, me(r).ID))
 	}
 	s.render(w, r, http.StatusOK, components.Search(v))
 }
@@ -475,6 +490,8 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			return writeSSE(w, id, "share", buf.String())
+		case "thread.requested", "thread.reminder":
+			return s.writeFeedbackNotice(w, r, id, ev)
 		case "connection.requested":
 			var c struct {
 				FromNode int64  `json:"from_node"`
@@ -489,6 +506,19 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 					}
 					return writeSSE(w, id, "notice", buf.String())
 				}
+			}
+		case "ask.routed":
+			var a asks.RoutedEvent
+			if json.Unmarshal(ev.Event.Object, &a) == nil && a.NodeID == node.ID {
+				n := components.AskNotice{AskID: a.Ask.ID, Title: a.Ask.Title, AskerName: a.Ask.Asker.DisplayName,
+					Reason: a.Route.Reason, Path: a.Route.Path}
+				if a.Route.Via != "" {
+					n.PassedOnBy = "@" + a.Route.Via
+				}
+				if err := components.AskRoutedNotice(n).Render(r.Context(), &buf); err != nil {
+					return err
+				}
+				return writeSSE(w, id, "notice", buf.String())
 			}
 		}
 		// Keep the id moving so a reconnect resumes after it.

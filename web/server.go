@@ -56,6 +56,7 @@ type Deps struct {
 	Graph *graph.Store
 	// MinGroupSize is MIN_GROUP_SIZE: no aggregate describes fewer people.
 	MinGroupSize int
+	Viewing      Viewing // who has which thread open, cluster-wide (nil: nobody shown)
 }
 
 // Server holds the router and the live streams of one instance.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/demo"
 	"github.com/nodecommunity/nodecommunity/internal/testenv"
 )
@@ -40,12 +41,38 @@ func TestBrowserOrganisationMap(t *testing.T) {
 		t.Fatalf("grant: %v\n%s", err, out.String())
 	}
 
+	// Ana works with a few imported people (who have no password: their side
+	// of each connection is accepted through the store), so her own page has
+	// a network to draw; her skills are common ones, for bridges.
+	store := community.NewStore(testenv.Pool(t, dbURL))
+	for _, h := range []string{"chiara-wojcik-0", "marta-novak-1", "sanna-sorensen-2", "bruno-yilmaz-3"} {
+		st, body := apiDo(t, "POST", in.url+"/api/v1/connections", ana, map[string]string{"to_handle": h, "kind": "collaborate"})
+		if st != http.StatusCreated {
+			t.Fatalf("connect to %s = %d %s", h, st, body)
+		}
+		var c struct {
+			ID int64 `json:"id"`
+		}
+		_ = json.Unmarshal(body, &c)
+		n, err := store.FindNodeByHandle(context.Background(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AcceptConnection(context.Background(), n.ID, c.ID); err != nil {
+			t.Fatalf("%s accepts: %v", h, err)
+		}
+	}
+	if st, body := apiDo(t, "PATCH", in.url+"/api/v1/me", ana, map[string]any{"skills": []string{"python", "hiring"}}); st != http.StatusOK {
+		t.Fatalf("ana's skills = %d %s", st, body)
+	}
+
 	// The recomputer on the instance fills the snapshot; wait for one that
 	// holds the imported people.
 	start := time.Now()
 	var metrics struct {
 		Nodes []struct {
 			Handle      string  `json:"handle"`
+			Degree      int     `json:"degree"`
 			Betweenness float64 `json:"betweenness"`
 		} `json:"nodes"`
 	}
@@ -63,6 +90,15 @@ func TestBrowserOrganisationMap(t *testing.T) {
 	// Someone in the middle of the betweenness ranking: neither a hub at the
 	// centre nor someone alone at the edge.
 	target := metrics.Nodes[len(metrics.Nodes)/3].Handle
+
+	// What the server sends for the whole organisation: one HTML page with the
+	// SVG inside.
+	fetched := time.Now()
+	st, page := apiDo(t, "GET", in.url+"/network/map", ana, nil)
+	if st != http.StatusOK {
+		t.Fatalf("/network/map = %d", st)
+	}
+	t.Logf("/network/map: %d KiB of HTML in %s", len(page)/1024, time.Since(fetched).Round(time.Millisecond))
 
 	browser := newBrowser(t)
 	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
@@ -118,13 +154,24 @@ func TestBrowserOrganisationMap(t *testing.T) {
 	})
 
 	t.Run("click fills the side panel", func(t *testing.T) {
-		other := metrics.Nodes[0].Handle
+		other := ""
+		for _, n := range metrics.Nodes {
+			if n.Degree > 0 && n.Handle != target {
+				other = n.Handle
+				break
+			}
+		}
 		if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('#org-map circle[data-h=`+graphJSString(other)+`]').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))`)); err != nil {
 			t.Fatal(err)
 		}
 		handle, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`[data-testid="panel-handle"]`)))
 		if err != nil || handle != "@"+other {
 			t.Errorf("after a click the panel shows %q (%v), want @%s", handle, err, other)
+		}
+		// Their ties are highlighted, drawn from the pairs in data-ties.
+		segments, err := chromedp.Run(tab, chromedp.Evaluate[int](`((document.querySelector('#org-map path.focus-edges') || {getAttribute: () => ""}).getAttribute('d') || "").split('M').length - 1`))
+		if err != nil || segments == 0 {
+			t.Errorf("%d ties of %s highlighted (%v), want them all", segments, other, err)
 		}
 		path, _ := chromedp.Run(tab, chromedp.Evaluate[string](`location.pathname`))
 		if path != "/network/map" {
@@ -147,6 +194,23 @@ func TestBrowserOrganisationMap(t *testing.T) {
 			t.Errorf("zoom in: viewBox width %v (%v), want below 1000", zoomed, err)
 		}
 	})
+
+	// The other pages of the section, over the same organisation, for a look.
+	for _, p := range []struct{ path, testid, file string }{
+		{"/network", "ego-map", "my-network.png"},
+		{"/network/pulse", "pulse", "pulse.png"},
+		{"/network/communities", "community-map", "community-map.png"},
+		{"/network/trends", "trend-chart", "trends.png"},
+		{"/network/map/table", "metrics-table", "metrics-table.png"},
+	} {
+		t.Run("page "+p.path, func(t *testing.T) {
+			if err := chromedp.Do(tab, chromedp.Navigate(in.url+p.path),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="`+p.testid+`"]`))); err != nil {
+				t.Fatalf("%s: %v", p.path, err)
+			}
+			screenshot(t, tab, p.file)
+		})
+	}
 }
 
 func graphJSString(s string) string {

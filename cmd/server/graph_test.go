@@ -28,10 +28,6 @@ import (
 // the snapshots themselves (graph.Store.Save) and hold the recompute lock so
 // that no instance replaces them with computed ones while they run.
 
-// graphRecomputeLock is graph's advisory lock id (internal/graph/store.go):
-// whoever holds it is the one instance that recomputes.
-const graphRecomputeLock = 7_110_001
-
 // graphHoldRecompute takes the recompute lock for the rest of the test, so
 // the instances never compute a snapshot of their own.
 func graphHoldRecompute(t *testing.T, pool *pgxpool.Pool) {
@@ -41,11 +37,11 @@ func graphHoldRecompute(t *testing.T, pool *pgxpool.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, graphRecomputeLock); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, graph.RecomputeLock); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, graphRecomputeLock)
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, graph.RecomputeLock)
 		conn.Release()
 	})
 }
@@ -845,7 +841,7 @@ func TestGraphPages(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(body, `data-testid="panel-name">Person 14<`) {
 			t.Errorf("side panel does not show person14 (%d)", st)
 		}
-		if n := strings.Count(body, `class="p`); n != 9 {
+		if n := len(regexp.MustCompile(`class="p( sel| focus)?"`).FindAllString(body, -1)); n != 9 {
 			t.Errorf("community 1 draws %d people, want 9", n)
 		}
 		// Other pages do not load the map's script.

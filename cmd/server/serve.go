@@ -81,6 +81,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	store.SetPublisher(events, log)
 	graphs := graph.NewStore(pool, log)
 
+	// Who has which feedback thread open, cluster-wide (core NATS, like membership).
+	viewing, err := bus.NewPresence(b.Conn(), cfg.Heartbeat, cfg.PeerTTL)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("nats: presence: %w", err)
+	}
+	defer viewing.Close()
+
+	askStore := asks.NewStore(pool, store)
+	feedbackStore := feedback.NewStore(pool, store)
 	var site *web.Server
 	members := bus.NewMembership(b.Conn(), cfg.InstanceName, advertise, func() int { return site.Clients() }, cfg.Heartbeat, cfg.PeerTTL)
 	site = web.New(web.Deps{
@@ -88,12 +98,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Instance: cfg.InstanceName,
 		Members:  members,
 		Store:    store,
-		Feedback: feedback.NewStore(pool, store),
-		Asks:     asks.NewStore(pool, store),
+		Feedback: feedbackStore,
+		Asks:     askStore,
 		Sessions: newSessionManager(pool, cfg),
 		// REGISTRATION, for sign-up (web/auth.go).
 		Registration: cfg.Registration,
 		Events:       events,
+		Graph:        graphs,
+		// MIN_GROUP_SIZE: the privacy floor of every analytics aggregate.
+		MinGroupSize: cfg.MinGroupSize,
 		Checks: map[string]web.Check{
 			"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
 			"nats":     b.Ready,
@@ -105,6 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			},
 		},
 		LiveInterval: cfg.Heartbeat,
+		Viewing:      viewing,
 	})
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
@@ -124,6 +138,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			return graph.Build(ctx, store, window, prev)
 		}}
 	background.Go(func() { recompute.Run(bg) })
+	// Asks nobody took up widen one hop further: every instance looks, each
+	// ask is claimed by one (FOR UPDATE SKIP LOCKED).
+	background.Go(func() { askStore.RunWidener(bg, 5*time.Second, log) })
+	// Feedback reminders after three working days: any instance may send them;
+	// each is claimed by exactly one (feedback/reminders.go).
+	background.Go(func() { feedbackStore.RunReminders(bg, time.Minute, log) })
+	// Proposals close at their closing time: every instance looks, each due
+	// proposal is closed by exactly one (feedback/closer.go).
+	background.Go(func() { feedbackStore.RunCloser(bg, time.Second, log) })
 
 	members.SetOnline(site.OnlineNodes)
 	if err := members.Start(); err != nil {

@@ -15,6 +15,11 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	net  *community.Store // publishes events after commit
+
+	// opts are the routing settings (Configure); the zero value means defaults.
+	opts Options
+	// ties is this instance's cached tie graph (see tiegraph.go).
+	ties tieCache
 }
 
 // NewStore wraps a pool; net publishes the events (community.Store.PublishEvents).

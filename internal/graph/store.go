@@ -186,8 +186,8 @@ func (s *Store) currentMark(ctx context.Context, windowDays int) (int64, time.Ti
 	return m, at, err
 }
 
-// recomputeLock is the advisory lock that lets exactly one instance recompute.
-const recomputeLock = 7_110_001
+// RecomputeLock is the advisory lock that lets exactly one instance recompute.
+const RecomputeLock = 7_110_001
 
 // Recomputer refreshes the snapshots when the network changed, on whichever
 // instance holds the lock: every instance runs it, none is in charge.
@@ -229,11 +229,11 @@ func (r *Recomputer) Once(ctx context.Context) (int, error) {
 	}
 	defer conn.Release()
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, recomputeLock).Scan(&got); err != nil || !got {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, RecomputeLock).Scan(&got); err != nil || !got {
 		return 0, err
 	}
 	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, recomputeLock)
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, RecomputeLock)
 	}()
 	done := 0
 	for _, w := range Windows {

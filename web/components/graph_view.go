@@ -33,6 +33,7 @@ func (h GraphHeader) WindowLabel() string {
 
 // SVGNode is one circle of a map.
 type SVGNode struct {
+	Index   int // position on the organisation map (data-i), for graph.js
 	X, Y, R float64
 	Fill    string // #rrggbb, computed by the server
 	Class   string
@@ -138,6 +139,15 @@ type EgoMap struct {
 	Shown1     int // drawn at one hop
 	Shown2     int // drawn at two hops
 	Hop1People []PersonLink
+}
+
+// CountsText is the size of the ego network in words.
+func (e EgoMap) CountsText() string {
+	s := plural(e.Hop1, "person", "people") + " one hop away, " + plural(e.Hop2, "person", "people") + " two hops away"
+	if e.Shown1 < e.Hop1 || e.Shown2 < e.Hop2 {
+		s += fmt.Sprintf(" (the map draws your %d strongest direct ties and %d people beyond them)", e.Shown1, e.Shown2)
+	}
+	return s + "."
 }
 
 // MyNetworkView is /network.
@@ -261,6 +271,16 @@ type OrgMapView struct {
 	TiesShown       int
 	BetweennessNote string
 	TableURL        string
+	TiePairs        string // the drawn ties as "i j i j …" circle indices (data-ties)
+}
+
+// CountsText is the map's size in words.
+func (v OrgMapView) CountsText() string {
+	s := plural(v.People, "person", "people") + ", " + plural(v.Ties, "tie", "ties")
+	if v.TiesShown < v.Ties {
+		s += fmt.Sprintf(" (the %d strongest drawn)", v.TiesShown)
+	}
+	return s + "."
 }
 
 // MetricsRow is one person in the metrics table.

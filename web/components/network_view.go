@@ -20,6 +20,13 @@ type ShareCard struct {
 	Origin        *ShareOrigin // set on a reshare
 	Mine          bool         // the viewer wrote it: edit and delete
 	CanReshare    bool         // everyone may read it, so it may be passed on
+	// Peer verification (see ShareVerification).
+	Disputed, Confirmed int
+	DisputedByNetwork   bool         // disputes come from more than one community
+	Correction          string       // the author's correction, if any
+	MyMark              string       // the viewer's verdict: disputed, confirmed or ""
+	CanMark             bool         // a signed-in reader other than the author
+	Reasons             []MarkReason // the marks with their reasons (on the share's page)
 }
 
 // ShareOrigin is the share a reshare passes on.
@@ -64,6 +71,11 @@ type DashboardView struct {
 	Pending     int // connection requests waiting for me
 	Online      []PersonLink
 	Filter      string // the active filter, in words
+
+	// FeedbackRequests are the open threads asking me for feedback (threads.templ).
+	FeedbackRequests []ThreadItem
+	// Asks are the open asks offered to me (asks.templ).
+	Asks []AskCard
 }
 
 // CommunitiesView is the directory of communities with the form to start one.
@@ -97,6 +109,8 @@ type CommunityView struct {
 	History  []PurposeItem
 	Composer Composer
 	Error    string
+	// Decisions is the community's proposals section (web/proposals.go).
+	Decisions CommunityDecisions
 }
 
 // OfferItem is something a person offers or needs.
@@ -115,6 +129,7 @@ type PersonView struct {
 	Shares                  []ShareCard
 	Self, Connected, Online bool
 	Active                  bool
+	Kudos                   KudosSection
 }
 
 // PeopleView is the people directory.

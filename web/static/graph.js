@@ -109,7 +109,9 @@
   function field(name) { return panel && panel.querySelector('[data-field="' + name + '"]'); }
   function setText(name, text) { var el = field(name); if (el) el.textContent = text; }
   function communityLabel(c) {
-    var li = document.querySelector('[data-testid="map-legend"] li[data-community="' + c + '"] [data-label]');
+    // Communities of one person are listed together, under -1.
+    var legend = '[data-testid="map-legend"] li[data-community="';
+    var li = document.querySelector(legend + c + '"] [data-label]') || document.querySelector(legend + '-1"] [data-label]');
     return li ? li.textContent : "Community " + (Number(c) + 1);
   }
   function nameOf(circle) {
@@ -133,10 +135,35 @@
     if (panelEmpty) panelEmpty.hidden = true;
   }
 
-  // The server's highlighted ties belong to the person it was asked about.
-  function dropServerTies() {
-    var p = svg.querySelector("path.focus-edges");
-    if (p) p.setAttribute("visibility", "hidden");
+  // Ties of the selected person, from the pairs of circle indices the server
+  // put in data-ties (read once, on the first selection).
+  var adjacency = null, byIndex = null;
+  function neighbours(i) {
+    if (!adjacency) {
+      adjacency = {};
+      byIndex = {};
+      svg.querySelectorAll("circle[data-i]").forEach(function (c) { byIndex[c.getAttribute("data-i")] = c; });
+      var p = (svg.getAttribute("data-ties") || "").split(" ");
+      for (var k = 0; k + 1 < p.length; k += 2) {
+        (adjacency[p[k]] = adjacency[p[k]] || []).push(p[k + 1]);
+        (adjacency[p[k + 1]] = adjacency[p[k + 1]] || []).push(p[k]);
+      }
+    }
+    return adjacency[i] || [];
+  }
+  function highlightTies(c) {
+    var x = c.getAttribute("cx"), y = c.getAttribute("cy"), d = "";
+    neighbours(c.getAttribute("data-i")).forEach(function (j) {
+      var o = byIndex[j];
+      if (o) d += "M" + x + " " + y + "L" + o.getAttribute("cx") + " " + o.getAttribute("cy");
+    });
+    var path = svg.querySelector("path.focus-edges");
+    if (!path) {
+      path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+      path.setAttribute("class", "focus-edges");
+      svg.querySelector("g.edges").appendChild(path);
+    }
+    if (d) path.setAttribute("d", d); else path.removeAttribute("d");
   }
 
   function select(c, cls) {
@@ -145,7 +172,7 @@
     // Last in the group is drawn on top.
     var a = c.closest("a") || c;
     a.parentNode.appendChild(a);
-    dropServerTies();
+    highlightTies(c);
     fillPanel(c);
     var url = new URL(window.location.href);
     url.searchParams.delete("focus");

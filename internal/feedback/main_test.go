@@ -1,0 +1,9 @@
+package feedback
+
+import (
+	"testing"
+
+	"github.com/nodecommunity/nodecommunity/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
