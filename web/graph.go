@@ -566,6 +566,14 @@ func (s *Server) pulsePage(w http.ResponseWriter, r *http.Request) {
 	if v.Newcomers.Shown && v.Isolated.Shown && !graph.AllowSubset(isolated, newcomers, minGroup) {
 		v.Newcomers = components.CountView{Note: "not shown", Shown: false}
 	}
+	tags, err := s.d.Store.TrendingTags(ctx, time.Now().Add(-7*24*time.Hour), minGroup, 10)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	for _, t := range tags {
+		v.Tags = append(v.Tags, components.TagTrendRow{Tag: t.Tag, Now: t.Now, Before: t.Before})
+	}
 	prev, err := s.d.Graph.Previous(ctx, win.days, time.Now())
 	switch {
 	case errors.Is(err, graph.ErrNoSnapshot):

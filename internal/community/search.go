@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -123,4 +124,37 @@ func (s *Store) NodeRefs(ctx context.Context, ids []int64) ([]NodeRef, error) {
 	}
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[NodeRef])
 	return out, wrap("node refs", err)
+}
+
+// TagTrend is how often a tag was used recently and in the period before.
+type TagTrend struct {
+	Tag     string `json:"tag"`
+	Now     int    `json:"now"`     // shares in [since, now)
+	Before  int    `json:"before"`  // shares in the same length of time before since
+	Authors int    `json:"authors"` // distinct people who used it in [since, now)
+}
+
+// TrendingTags lists the tags most used since `since`, compared with the period
+// of the same length before. Only shares everyone may read count (a tag in an
+// invite-only community or a connections-only share is that share's content),
+// and only tags at least minAuthors different people used, so a tag never
+// points at a small group.
+func (s *Store) TrendingTags(ctx context.Context, since time.Time, minAuthors, limit int) ([]TagTrend, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH public AS (
+			SELECT s.author_id, s.created_at, unnest(s.tags) AS tag FROM shares s
+			LEFT JOIN communities c ON c.id = s.community_id
+			WHERE s.deleted_at IS NULL AND s.created_at >= $1::timestamptz - (now() - $1::timestamptz)
+			  AND (s.audience = 'everyone' OR (s.audience = 'community' AND c.open)))
+		SELECT tag, count(*) FILTER (WHERE created_at >= $1)::int,
+		       count(*) FILTER (WHERE created_at < $1)::int,
+		       count(DISTINCT author_id) FILTER (WHERE created_at >= $1)::int
+		FROM public GROUP BY tag
+		HAVING count(DISTINCT author_id) FILTER (WHERE created_at >= $1) >= $2
+		ORDER BY 2 DESC, 2 - 3 DESC, tag LIMIT $3`, since, minAuthors, limit)
+	if err != nil {
+		return nil, fmt.Errorf("trending tags: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[TagTrend])
+	return out, wrap("trending tags", err)
 }

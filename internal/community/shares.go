@@ -236,6 +236,13 @@ func insertShare(ctx context.Context, tx pgx.Tx, events *[]Event, author int64, 
 	return sh, nil
 }
 
+// ShareRecipients is who hears of news about a share live (a mark, a
+// correction): its audience, never anyone who may not read it. Other domain
+// packages call it inside their own transaction.
+func ShareRecipients(ctx context.Context, tx pgx.Tx, sh Share) (toAll bool, to []int64, err error) {
+	return shareRecipients(ctx, tx, sh, nil)
+}
+
 // shareRecipients is who hears of a share live: its audience, plus mentioned
 // people who may read it.
 func shareRecipients(ctx context.Context, tx pgx.Tx, sh Share, mentions []int64) (bool, []int64, error) {

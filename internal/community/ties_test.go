@@ -56,3 +56,41 @@ func TestTies(t *testing.T) {
 		t.Errorf("active people = %d, %v; want 4", len(people), err)
 	}
 }
+
+func TestTrendingTags(t *testing.T) {
+	f := newNetFixture(t)
+	ctx := context.Background()
+	var people []int64
+	for _, h := range []string{"ana", "ben", "cleo", "dan", "eve", "fay"} {
+		people = append(people, f.node(h))
+	}
+	if _, err := f.store.CreateCommunity(ctx, people[0], CommunityInput{Name: "Secret", Open: false}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range people {
+		// #rust by six people, in public; #hush by all six but in an invite-only community (only ana is a member).
+		if _, err := f.store.CreateShare(ctx, p, ShareInput{Body: "learning #rust", Audience: "everyone"}); err != nil {
+			t.Fatal(err)
+		}
+		if i < 4 { // #go by four people only: below the group size
+			if _, err := f.store.CreateShare(ctx, p, ShareInput{Body: "#go tip", Audience: "everyone"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 6 {
+		if _, err := f.store.CreateShare(ctx, people[0], ShareInput{Body: "#hush", CommunitySlug: "secret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.pool.Exec(ctx, `UPDATE shares SET created_at = now() - interval '10 days' WHERE body = '#go tip' AND author_id = $1`, people[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.store.TrendingTags(ctx, time.Now().Add(-7*24*time.Hour), 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Tag != "rust" || got[0].Now != 6 || got[0].Authors != 6 {
+		t.Errorf("trending = %+v, want only #rust (6 shares by 6 people): #go has too few people, #hush is private", got)
+	}
+}

@@ -379,7 +379,7 @@ func (s *Store) markedEvent(ctx context.Context, tx pgx.Tx, events *[]community.
 	toAll, to := false, []int64{sh.Author.ID}
 	if ev.LabelChanged {
 		var err error
-		if toAll, to, err = shareAudience(ctx, tx, sh); err != nil {
+		if toAll, to, err = community.ShareRecipients(ctx, tx, sh); err != nil {
 			return err
 		}
 	}
@@ -387,33 +387,6 @@ func (s *Store) markedEvent(ctx context.Context, tx pgx.Tx, events *[]community.
 }
 
 func shareMarksSubject(id int64) string { return "nc.evt.share." + strconv.FormatInt(id, 10) }
-
-// shareAudience is who hears of a share live, always a subset of who may read
-// it (community.Store's rule): everyone for a share to everyone; the author and
-// the community's members for a community share (outsiders of an open
-// community may read it but do not follow it); the author and their accepted
-// connections for a share to connections.
-func shareAudience(ctx context.Context, tx pgx.Tx, sh community.Share) (bool, []int64, error) {
-	var rows pgx.Rows
-	var err error
-	switch sh.Audience {
-	case community.AudienceEveryone:
-		return true, nil, nil
-	case community.AudienceCommunity:
-		rows, err = tx.Query(ctx, `SELECT $2::bigint UNION
-			SELECT node_id FROM community_members WHERE community_id = (SELECT community_id FROM shares WHERE id = $1)`,
-			sh.ID, sh.Author.ID)
-	default:
-		rows, err = tx.Query(ctx, `SELECT $1::bigint UNION
-			SELECT CASE WHEN from_node = $1 THEN to_node ELSE from_node END FROM connections
-			WHERE state = 'accepted' AND (from_node = $1 OR to_node = $1)`, sh.Author.ID)
-	}
-	if err != nil {
-		return false, nil, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	return false, ids, err
-}
 
 // CorrectShare sets the author's correction of their own share (ErrForbidden
 // for anyone else, ErrNotFound for a share they cannot read), shown with the
@@ -445,7 +418,7 @@ func (s *Store) CorrectShare(ctx context.Context, author, shareID int64, body st
 			RETURNING body, created_at, updated_at`, shareID, body).Scan(&c.Body, &c.CreatedAt, &c.UpdatedAt); err != nil {
 			return err
 		}
-		toAll, to, err := shareAudience(ctx, tx, sh)
+		toAll, to, err := community.ShareRecipients(ctx, tx, sh)
 		if err != nil {
 			return err
 		}

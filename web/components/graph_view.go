@@ -185,6 +185,14 @@ type PulseView struct {
 	Isolated    CountView
 	Newcomers   CountView
 	Changes     *ChangesView // nil: no earlier weekly snapshot
+	Tags        []TagTrendRow
+	OpenAsks    CountView // needs nobody has answered for a day or more
+}
+
+// TagTrendRow is a tag people used this week, against the week before.
+type TagTrendRow struct {
+	Tag         string
+	Now, Before int
 }
 
 // CommunityEdge is a tie between two communities on the community map.
