@@ -442,8 +442,12 @@ func (s *Server) askView(r *http.Request, d asks.AskDetail) components.AskView {
 	if v.CanRefer {
 		if ids, err := s.d.Store.ConnectedIDs(r.Context(), node); err == nil {
 			if refs, err := s.d.Store.NodeRefs(r.Context(), ids); err == nil {
+				offered := map[string]bool{}
+				for _, rt := range d.RoutedTo {
+					offered[rt.Handle] = true
+				}
 				for _, p := range refs {
-					if p.ID != d.Asker.ID {
+					if p.ID != d.Asker.ID && !offered[p.Handle] {
 						v.Connections = append(v.Connections, components.PersonLink{Handle: p.Handle, DisplayName: p.DisplayName})
 					}
 				}

@@ -26,9 +26,11 @@ func TestBrowserAnswerAndAccept(t *testing.T) {
 	ana := signupNode(t, a.url, "ana")
 	ben := signupNode(t, b.url, "ben")
 	cleo := signupNode(t, a.url, "cleo")
-	askProfile(t, b.url, ben, []string{"postgres", "go"}, nil)
+	askProfile(t, b.url, ben, []string{"postgres", "go"}, []map[string]any{{"body": "code review in Go", "tags": []string{"go"}}})
 	askProfile(t, a.url, cleo, nil, []map[string]any{{"body": "pairing on slow queries", "tags": []string{"postgres"}}})
 	askConnect(t, a.url, ana, "ben", ben)
+	// An ask nobody can be offered (cleo knows no one): it waits on the needs page.
+	askDo(t, http.MethodPost, a.url+"/api/v1/asks", cleo, map[string]any{"title": "Looking for a Go mentor", "tags": []string{"go"}}, http.StatusCreated, nil)
 
 	browser := newBrowser(t)
 	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
@@ -131,4 +133,17 @@ func TestBrowserAnswerAndAccept(t *testing.T) {
 	if detail.Status != "answered" || len(detail.Answers) != 1 || !detail.Answers[0].Accepted {
 		t.Errorf("ask after accepting = %+v", detail)
 	}
+
+	// The needs page shows everyone what is still unanswered, with the offers
+	// that match it.
+	if err := chromedp.Do(anaTab, chromedp.Navigate(a.url+"/needs"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="unanswered"]`))); err != nil {
+		t.Fatal(err)
+	}
+	unanswered, err := chromedp.Run(anaTab, chromedp.Text(chromedp.CSS(`[data-testid="unanswered"]`)))
+	unanswered = strings.Join(strings.Fields(unanswered), " ")
+	if err != nil || !strings.Contains(unanswered, "Looking for a Go mentor") || !strings.Contains(unanswered, "Ben offers code review in Go") ||
+		strings.Contains(unanswered, "ignore its index") {
+		t.Errorf("unanswered = %q, %v; want cleo's ask with Ben's matching offer, not the answered one", unanswered, err)
+	}
+	screenshot(t, anaTab, "needs.png")
 }

@@ -156,7 +156,7 @@ func TestRankingTieBreakByStrength(t *testing.T) {
 func TestWideningAfterTimeout(t *testing.T) {
 	f := newFixture(t)
 	f.people("asker", "x1", "x2", "x3", "x4")
-	f.person("far", "go")    // four hops away
+	f.person("far", "go")     // four hops away
 	f.person("farther", "go") // five
 	f.chain("asker", "x1", "x2", "x3", "far", "x4", "farther")
 

@@ -176,14 +176,21 @@ func (s *Store) RunCloser(ctx context.Context, every time.Duration, log *slog.Lo
 			return
 		case <-timer.C:
 		}
-		if n, err := s.CloseDue(ctx); err != nil && ctx.Err() == nil {
+		n, err := s.CloseDue(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
 			log.Warn("close proposals", "err", err)
-		} else if n > 0 {
+		case n > 0:
 			log.Info("proposals closed", "count", n)
 		}
 		wait := every
-		if d, ok, err := s.nextClosing(ctx); err == nil && ok && d < wait {
-			wait = max(d, 10*time.Millisecond)
+		// After a failure, wait the full interval: a proposal that cannot be
+		// closed must not make the loop spin. A due one another instance is
+		// closing right now (skipped) is looked at again in 10 ms.
+		if err == nil {
+			if d, ok, err := s.nextClosing(ctx); err == nil && ok && d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
 		}
 		timer.Reset(wait)
 	}

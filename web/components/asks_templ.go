@@ -1285,7 +1285,7 @@ func AskPage(v AskView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if len(v.Connections) == 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 118, "<p class=\"empty\">You can pass an ask on to your connections; you have none yet.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 118, "<p class=\"empty\">You have no connection to pass it on to besides the asker.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -74,7 +74,7 @@ type NeedsView struct {
 
 // AnswerView is one answer on an ask's page.
 type AnswerView struct {
-	ID          int64
+	ID           int64
 	AuthorHandle string
 	AuthorName   string
 	Body         string
@@ -111,10 +111,10 @@ type AskView struct {
 	RoutedTo []RouteView // for the asker
 	MaxHops  int
 	// What the viewer may do.
-	IsAsker    bool
-	CanAnswer  bool
-	CanRefer   bool
-	CanDecline bool
+	IsAsker     bool
+	CanAnswer   bool
+	CanRefer    bool
+	CanDecline  bool
 	Connections []PersonLink // whom the viewer may pass it on to
 	AnswerBody  string
 	AnswerError string
@@ -137,8 +137,6 @@ func pathText(path []string) string {
 	}
 	return strings.Join(out, " → ")
 }
-
-
 
 func routeStatus(status string) string {
 	switch status {
