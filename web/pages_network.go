@@ -41,9 +41,15 @@ func (s *Server) mountNetworkPages(r chi.Router) {
 	})
 }
 
-// liveRoutes are streams: no request timeout.
+// mountLive registers the pages' live streams, outside the request timeout:
+// a stream lasts as long as its browser stays (Drain ends them on shutdown).
 func (s *Server) mountLive(r chi.Router) {
-	r.With(s.requireNode).Get("/live", s.livePage)
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireNode)
+		r.Get("/live", s.livePage)
+		r.Get("/threads/{id}/live", s.threadLive)
+		r.Get("/proposals/{id}/live", s.proposalLive)
+	})
 }
 
 func shareCards(shares []community.Share, viewer int64) []components.ShareCard {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -35,7 +34,6 @@ func (s *Server) mountProposals(r chi.Router) {
 		r.Get("/proposals/{id}", s.proposalPage)
 		r.Post("/proposals/{id}/vote", s.proposalVoteForm)
 		r.Post("/proposals/{id}/outcome", s.proposalStatementForm)
-		r.Get("/proposals/{id}/live", s.proposalLive)
 	})
 }
 
@@ -545,8 +543,6 @@ func (s *Server) proposalLive(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	r, stop := proposalStreamRequest(r)
-	defer stop()
 
 	render := func(w http.ResponseWriter, r *http.Request, eventID string, closed bool) error {
 		p, err := s.d.Feedback.FindProposal(r.Context(), node.ID, id)
@@ -586,20 +582,4 @@ func (s *Server) proposalLive(w http.ResponseWriter, r *http.Request) {
 		return render(w, r, "", false)
 	}}
 	s.streamEvents(w, r, write, refresh)
-}
-
-// proposalStreamRequest frees a stream from the request deadline of the
-// route group it is registered in (RequestTimeout), which would cut it every
-// 30 s. The stream still ends when the client goes away: at once before the
-// deadline, and after it when a write (at the latest the 15 s ping) fails; and
-// Drain ends it on shutdown.
-func proposalStreamRequest(r *http.Request) (*http.Request, func()) {
-	parent := r.Context()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() {
-		if !errors.Is(parent.Err(), context.DeadlineExceeded) {
-			cancel() // the client went away
-		}
-	})
-	return r.WithContext(ctx), func() { stop(); cancel() }
 }

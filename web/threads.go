@@ -45,7 +45,6 @@ func (s *Server) mountThreads(r chi.Router) {
 		r.Get("/threads/new", s.newThreadPage)
 		r.Post("/threads", s.newThreadForm)
 		r.Get("/threads/{id}", s.threadPage)
-		r.Get("/threads/{id}/live", s.threadLive)
 		r.Post("/threads/{id}/replies", s.replyForm)
 		r.Get("/threads/{id}/replies/{rid}/edit", s.editReplyPage)
 		r.Post("/threads/{id}/replies/{rid}/edit", s.editReplyForm)
@@ -692,22 +691,6 @@ func (s *Server) editReplyForm(w http.ResponseWriter, r *http.Request) {
 // Live.
 // ---------------------------------------------------------------------------
 
-// untimed detaches a stream from the request timeout of the route group it is
-// mounted in: the stream ends when the client goes away (the parent is
-// cancelled) but not at the group's deadline. After that deadline the
-// parent no longer reports a departure; the stream then notices it when a
-// write fails, which its periodic "viewing" fragment makes happen within
-// seconds.
-func untimed(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() {
-		if !errors.Is(parent.Err(), context.DeadlineExceeded) {
-			cancel()
-		}
-	})
-	return ctx, func() { stop(); cancel() }
-}
-
 // writeSSEID moves the browser's last event id past an event this stream does
 // not show, without dispatching anything, so a reconnect resumes after it.
 func writeSSEID(w http.ResponseWriter, id string) error {
@@ -732,9 +715,6 @@ func (s *Server) threadLive(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	ctx, cancel := untimed(r.Context())
-	defer cancel()
-	r = r.WithContext(ctx)
 	if s.d.Viewing != nil {
 		leave := s.d.Viewing.Enter(threadKey(id), node.ID)
 		defer leave()

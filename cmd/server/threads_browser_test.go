@@ -169,6 +169,10 @@ func TestBrowserThreadUpdatesLiveInTwoSessions(t *testing.T) {
 				!document.querySelector('[data-testid="reply-form"]') && !!document.querySelector('[data-testid="closed"]')`,
 				10*time.Second)
 		}
+		edit, err := chromedp.Run(benTab, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('[data-testid="edit-reply"]')).display === 'none'`))
+		if err != nil || !edit {
+			t.Errorf("ben's page still offers to edit his reply in a resolved thread (%v)", err)
+		}
 		stayed, err := chromedp.Run(anaTab, chromedp.Evaluate[bool](`window.__stayed === true`))
 		if err != nil || !stayed {
 			t.Errorf("ana's page reloaded (%v): everything must have arrived live", err)

@@ -160,7 +160,7 @@ func appendNew(list []string, s string) []string {
 // first (1 hop before 2 before 3), then the stronger match, then the stronger
 // path (its weakest tie), then by handle so the order is stable. Candidates in
 // skip, and those not within the radius, are left out; at most limit are kept.
-func rank(t *tieGraph, asker int64, found map[int64]*Candidate, radius int, skip map[int64]bool, limit int) []Candidate {
+func rank(t *tieView, asker int64, found map[int64]*Candidate, radius int, skip map[int64]bool, limit int) []Candidate {
 	src, ok := t.index[asker]
 	if !ok || len(found) == 0 {
 		return nil

@@ -338,14 +338,37 @@ func TestRouteSkipsAndLimits(t *testing.T) {
 	}
 }
 
-func TestTieGraphNoticesNewConnectionsAtOnce(t *testing.T) {
+func TestTieGraphNoticesConnectionsAtOnce(t *testing.T) {
 	f := newFixture(t)
 	f.s.Configure(Options{}) // the cached graph, as instances run it
 	f.person("asker")
 	f.person("ana", "go")
-	if got, _ := f.s.Route(f.ctx, f.id("asker"), []string{"go"}, 3, nil, 0, 5); len(got) != 0 {
-		t.Fatalf("before connecting: %+v, want nobody", got)
+	route := func() []string {
+		t.Helper()
+		got, err := f.s.Route(f.ctx, f.id("asker"), []string{"go"}, 3, nil, 0, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []string
+		for _, c := range got {
+			hs = append(hs, c.Handle)
+		}
+		return hs
 	}
+	cached := func() *tieGraph {
+		f.s.ties.mu.Lock()
+		defer f.s.ties.mu.Unlock()
+		return f.s.ties.cur
+	}
+	if got := route(); len(got) != 0 {
+		t.Fatalf("before connecting: %v, want nobody", got)
+	}
+	loaded := cached()
+	// Keep the background reload from replacing the graph under the test.
+	f.s.ties.mu.Lock()
+	f.s.ties.refreshing = true
+	f.s.ties.mu.Unlock()
+
 	c, err := f.net.RequestConnection(f.ctx, f.id("asker"), "ana", community.KindCollaborate)
 	if err != nil {
 		t.Fatal(err)
@@ -353,8 +376,36 @@ func TestTieGraphNoticesNewConnectionsAtOnce(t *testing.T) {
 	if _, err := f.net.AcceptConnection(f.ctx, f.id("ana"), c.ID); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.s.Route(f.ctx, f.id("asker"), []string{"go"}, 3, nil, 0, 5)
-	if err != nil || len(got) != 1 || got[0].Handle != "ana" {
-		t.Errorf("right after the connection was accepted: %+v, %v; want ana", got, err)
-	}
+	t.Run("an accepted connection counts at once, laid over the cached graph", func(t *testing.T) {
+		if got := route(); !slices.Equal(got, []string{"ana"}) {
+			t.Errorf("right after the connection was accepted: %v, want ana", got)
+		}
+		if cached() != loaded {
+			t.Error("the graph was reloaded; want the change laid over the cached one")
+		}
+	})
+	t.Run("a removed one stops counting at once", func(t *testing.T) {
+		if err := f.net.RemoveConnection(f.ctx, f.id("asker"), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := route(); len(got) != 0 {
+			t.Errorf("after removing the connection: %v, want nobody", got)
+		}
+	})
+	t.Run("someone new makes it reload", func(t *testing.T) {
+		f.person("ben", "go")
+		c, err := f.net.RequestConnection(f.ctx, f.id("ben"), "asker", community.KindAdvice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.net.AcceptConnection(f.ctx, f.id("asker"), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := route(); !slices.Equal(got, []string{"ben"}) {
+			t.Errorf("after connecting with someone new: %v, want ben", got)
+		}
+		if cached() == loaded {
+			t.Error("the graph was not reloaded for someone it did not know")
+		}
+	})
 }

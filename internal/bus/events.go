@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -192,7 +193,10 @@ func (e *Events) Replay(ctx context.Context, from, to uint64, fn func(Message) e
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	for {
+	// Every sequence up to `to` exists (Bounds said so), so an empty fetch is
+	// a slow server, not the end: try again a few times before giving up
+	// loudly — never end early and let the caller think it is complete.
+	for empty := 0; ; {
 		batch, err := c.Fetch(256, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
@@ -214,11 +218,18 @@ func (e *Events) Replay(ctx context.Context, from, to uint64, fn func(Message) e
 				return nil
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
 			return fmt.Errorf("replay: %w", err)
 		}
-		if n == 0 {
-			return nil // nothing more to read: the rest expired or was never written
+		if n > 0 {
+			empty = 0
+			continue
+		}
+		if empty++; empty >= 5 {
+			return fmt.Errorf("replay: events %d..%d did not arrive", from, to)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }
