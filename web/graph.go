@@ -566,6 +566,15 @@ func (s *Server) pulsePage(w http.ResponseWriter, r *http.Request) {
 	if v.Newcomers.Shown && v.Isolated.Shown && !graph.AllowSubset(isolated, newcomers, minGroup) {
 		v.Newcomers = components.CountView{Note: "not shown", Shown: false}
 	}
+	if s.d.Asks != nil {
+		open, err := s.d.Asks.UnansweredCount(ctx, 24*time.Hour)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+		// A count, not a group of people: shown as it is (zero included).
+		v.OpenAsks = components.CountView{N: open, Shown: true}
+	}
 	tags, err := s.d.Store.TrendingTags(ctx, time.Now().Add(-7*24*time.Hour), minGroup, 10)
 	if err != nil {
 		s.failErr(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -74,4 +75,18 @@ func (s *Store) SearchOffers(ctx context.Context, q string, limit int) ([]OfferM
 	}
 	slices.SortStableFunc(out, func(a, b OfferMatch) int { return cmp.Compare(len(b.Matched), len(a.Matched)) })
 	return out, nil
+}
+
+// UnansweredCount is how many open asks have had no answer for longer than
+// olderThan: a figure for the network pulse (an aggregate, never who asked).
+// Asks in invite-only communities count too; only the number leaves here.
+func (s *Store) UnansweredCount(ctx context.Context, olderThan time.Duration) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM asks a WHERE a.status = 'open'
+		AND a.created_at < now() - make_interval(secs => $1::float8)
+		AND NOT EXISTS (SELECT 1 FROM ask_answers x WHERE x.ask_id = a.id)`, olderThan.Seconds()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("unanswered asks: %w", err)
+	}
+	return n, nil
 }
