@@ -2,11 +2,8 @@ package feedback
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,14 +19,14 @@ type kmFixture struct {
 	pool  *pgxpool.Pool
 	net   *community.Store
 	store *Store
-	pub   *kmPublisher
+	pub   *recordingPublisher
 }
 
 func newKMFixture(t *testing.T) *kmFixture {
 	t.Helper()
 	pool := testenv.Pool(t, testenv.DatabaseURL(t))
 	net := community.NewStore(pool)
-	f := &kmFixture{t: t, pool: pool, net: net, store: NewStore(pool, net), pub: &kmPublisher{}}
+	f := &kmFixture{t: t, pool: pool, net: net, store: NewStore(pool, net), pub: &recordingPublisher{}}
 	net.SetPublisher(f.pub, nil)
 	return f
 }
@@ -43,53 +40,6 @@ func (f *kmFixture) node(handle string) int64 {
 		f.t.Fatal(err)
 	}
 	return id
-}
-
-// kmPublisher keeps what the stores published.
-type kmPublisher struct {
-	mu     sync.Mutex
-	events []community.Event
-}
-
-func (p *kmPublisher) Publish(_ context.Context, subject string, id int64, data []byte) (uint64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var e community.Event
-	if err := json.Unmarshal(data, &e); err != nil {
-		return 0, err
-	}
-	e.Subject = subject
-	p.events = append(p.events, e)
-	return uint64(len(p.events)), nil
-}
-
-// take returns the events published since the last take, of the given type.
-func (p *kmPublisher) take(typ string) []community.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []community.Event
-	for _, e := range p.events {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	p.events = nil
-	return out
-}
-
-func kmWantErr(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
-}
-
-func kmWantField(t *testing.T, err error, field string) {
-	t.Helper()
-	var ve *community.ValidationError
-	if !errors.As(err, &ve) || ve.Field != field {
-		t.Fatalf("err = %v, want a validation error on %q", err, field)
-	}
 }
 
 func TestKudos(t *testing.T) {
@@ -149,7 +99,7 @@ func TestKudos(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				_, err := f.store.GiveKudos(ctx, ana, c.in)
-				kmWantField(t, err, c.field)
+				wantField(t, err, c.field)
 			})
 		}
 		var n int

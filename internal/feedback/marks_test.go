@@ -133,7 +133,7 @@ func TestMarkShare(t *testing.T) {
 			t.Errorf("history = %q", h)
 		}
 		_, err = f.store.UnmarkShare(ctx, ben, share)
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 
 	t.Run("reason rule", func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestMarkShare(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				_, _, err := f.store.MarkShare(ctx, ben, share, in)
-				kmWantField(t, err, "reason")
+				wantField(t, err, "reason")
 			})
 		}
 		if _, _, err := f.store.MarkShare(ctx, cleo, share, MarkInput{Verdict: "confirmed"}); err != nil {
@@ -157,7 +157,7 @@ func TestMarkShare(t *testing.T) {
 			"mailto:a@example.test", "/relative", "https://" + strings.Repeat("a", MaxMarkSource)} {
 			t.Run(src[:min(len(src), 30)], func(t *testing.T) {
 				_, _, err := f.store.MarkShare(ctx, ben, share, MarkInput{Verdict: "disputed", Reason: "r", Source: src})
-				kmWantField(t, err, "source")
+				wantField(t, err, "source")
 			})
 		}
 		for _, src := range []string{"http://example.com", "HTTPS://Example.com/a#b"} {
@@ -169,24 +169,24 @@ func TestMarkShare(t *testing.T) {
 
 	t.Run("verdict rule", func(t *testing.T) {
 		_, _, err := f.store.MarkShare(ctx, ben, share, MarkInput{Verdict: "false"})
-		kmWantField(t, err, "verdict")
+		wantField(t, err, "verdict")
 	})
 
 	t.Run("only readers mark, and not the author", func(t *testing.T) {
 		private := f.share(ana, community.AudienceConnections, "for my connections")
 		_, _, err := f.store.MarkShare(ctx, cleo, private, MarkInput{Verdict: "confirmed"})
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.store.UnmarkShare(ctx, cleo, private)
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, _, err = f.store.MarkShare(ctx, ana, share, MarkInput{Verdict: "confirmed"})
-		kmWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 		_, _, err = f.store.MarkShare(ctx, ben, 999999, MarkInput{Verdict: "confirmed"})
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		if err := f.net.DeleteShare(ctx, ana, private); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = f.store.MarkShare(ctx, ben, private, MarkInput{Verdict: "confirmed"})
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 }
 
@@ -329,15 +329,15 @@ func TestCorrectShareAndMarksOf(t *testing.T) {
 	})
 	t.Run("only the author corrects", func(t *testing.T) {
 		_, err := f.store.CorrectShare(ctx, ben, private, "I say so")
-		kmWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 		_, err = f.store.CorrectShare(ctx, cleo, private, "I cannot even read it")
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.store.CorrectShare(ctx, ana, public, " ")
-		kmWantField(t, err, "body")
+		wantField(t, err, "body")
 		_, err = f.store.CorrectShare(ctx, ana, public, strings.Repeat("x", MaxCorrection+1))
-		kmWantField(t, err, "body")
+		wantField(t, err, "body")
 		_, err = f.store.ShareMarks(ctx, cleo, private)
-		kmWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 	t.Run("MarksOf summarises many shares in one call", func(t *testing.T) {
 		if _, _, err := f.store.MarkShare(ctx, ben, public, MarkInput{Verdict: "confirmed"}); err != nil {

@@ -138,7 +138,7 @@ func TestValidateVote(t *testing.T) {
 				}
 				return
 			}
-			propWantField(t, err, c.field)
+			wantField(t, err, c.field)
 		})
 	}
 	t.Run("multiple choices are stored in order", func(t *testing.T) {

@@ -3,7 +3,6 @@ package feedback
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -24,14 +23,14 @@ type propFixture struct {
 	pool *pgxpool.Pool
 	net  *community.Store
 	fb   *Store
-	pub  *propPublisher
+	pub  *recordingPublisher
 }
 
 func newPropFixture(t *testing.T) *propFixture {
 	t.Helper()
 	pool := testenv.Pool(t, testenv.DatabaseURL(t))
 	net := community.NewStore(pool)
-	f := &propFixture{t: t, ctx: context.Background(), pool: pool, net: net, fb: NewStore(pool, net), pub: &propPublisher{}}
+	f := &propFixture{t: t, ctx: context.Background(), pool: pool, net: net, fb: NewStore(pool, net), pub: &recordingPublisher{}}
 	net.SetPublisher(f.pub, nil)
 	return f
 }
@@ -114,53 +113,6 @@ func (f *propFixture) find(viewer, id int64) Proposal {
 	return p
 }
 
-// propPublisher keeps what the stores published.
-type propPublisher struct {
-	mu     sync.Mutex
-	events []community.Event
-}
-
-func (p *propPublisher) Publish(_ context.Context, subject string, id int64, data []byte) (uint64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var e community.Event
-	if err := json.Unmarshal(data, &e); err != nil {
-		return 0, err
-	}
-	e.Subject = subject
-	p.events = append(p.events, e)
-	return uint64(len(p.events)), nil
-}
-
-// take returns the published events of a type and forgets all.
-func (p *propPublisher) take(typ string) []community.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []community.Event
-	for _, e := range p.events {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	p.events = nil
-	return out
-}
-
-func propWantErr(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
-}
-
-func propWantField(t *testing.T, err error, field string) {
-	t.Helper()
-	var ve *community.ValidationError
-	if !errors.As(err, &ve) || ve.Field != field {
-		t.Fatalf("err = %v, want a validation error on %q", err, field)
-	}
-}
-
 func propInt(n int) *int { return &n }
 
 func TestCreateProposal(t *testing.T) {
@@ -196,12 +148,12 @@ func TestCreateProposal(t *testing.T) {
 	for _, c := range invalid {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := f.fb.CreateProposal(f.ctx, ben, c.in)
-			propWantField(t, err, c.field)
+			wantField(t, err, c.field)
 		})
 	}
 	t.Run("a non-member of an open community may not propose", func(t *testing.T) {
 		_, err := f.fb.CreateProposal(f.ctx, cleo, ProposalInput{CommunitySlug: "platform", Title: "T", Process: "consent", ClosesAt: soon})
-		propWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 	})
 	t.Run("nothing was written by the refused ones", func(t *testing.T) {
 		var n int
@@ -244,21 +196,21 @@ func TestConsentProposal(t *testing.T) {
 
 	t.Run("a reason is required to disagree or block", func(t *testing.T) {
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Position: "block"})
-		propWantField(t, err, "reason")
+		wantField(t, err, "reason")
 		_, err = f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Position: "disagree"})
-		propWantField(t, err, "reason")
+		wantField(t, err, "reason")
 	})
 	t.Run("a consent vote takes no choices", func(t *testing.T) {
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Position: "agree", Choices: []int{0}})
-		propWantField(t, err, "choices")
+		wantField(t, err, "choices")
 	})
 	t.Run("a non-member may not vote", func(t *testing.T) {
 		_, err := f.fb.CastVote(f.ctx, dan, p.ID, VoteInput{Position: "agree"})
-		propWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 	})
 	t.Run("an unknown proposal", func(t *testing.T) {
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID+100, VoteInput{Position: "agree"})
-		propWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 	t.Run("votes are counted live and sent to members", func(t *testing.T) {
 		f.pub.take("")
@@ -315,7 +267,7 @@ func TestConsentProposal(t *testing.T) {
 	})
 	t.Run("a vote after close is a conflict", func(t *testing.T) {
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Position: "agree"})
-		propWantErr(t, err, community.ErrConflict)
+		wantErr(t, err, community.ErrConflict)
 		if community.ConflictField(err) != "status" {
 			t.Errorf("conflict field %q, want status", community.ConflictField(err))
 		}
@@ -349,11 +301,11 @@ func TestPollAndScoreProposals(t *testing.T) {
 	t.Run("a single-choice poll", func(t *testing.T) {
 		p := f.propose(ana, ProposalInput{CommunitySlug: "platform", Process: "poll", Options: []string{"Deli", "Noodles", "Tacos"}})
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Choices: []int{0, 1}})
-		propWantField(t, err, "choices")
+		wantField(t, err, "choices")
 		_, err = f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Choices: []int{3}})
-		propWantField(t, err, "choices")
+		wantField(t, err, "choices")
 		_, err = f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Position: "agree"})
-		propWantField(t, err, "position")
+		wantField(t, err, "position")
 		f.vote(ana, p.ID, VoteInput{Choices: []int{1}})
 		f.vote(ben, p.ID, VoteInput{Choices: []int{2}})
 		got := f.vote(ben, p.ID, VoteInput{Choices: []int{1}}) // changed his mind
@@ -386,9 +338,9 @@ func TestPollAndScoreProposals(t *testing.T) {
 	t.Run("a score vote: the highest mean wins", func(t *testing.T) {
 		p := f.propose(ana, ProposalInput{CommunitySlug: "platform", Process: "score", Options: []string{"Postgres", "SQLite"}})
 		_, err := f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Scores: []int{5}})
-		propWantField(t, err, "scores")
+		wantField(t, err, "scores")
 		_, err = f.fb.CastVote(f.ctx, ben, p.ID, VoteInput{Scores: []int{5, 11}})
-		propWantField(t, err, "scores")
+		wantField(t, err, "scores")
 		f.vote(ana, p.ID, VoteInput{Scores: []int{9, 3}})
 		f.vote(ben, p.ID, VoteInput{Scores: []int{6, 8}})
 		got := f.vote(cleo, p.ID, VoteInput{Scores: []int{7, 10}})
@@ -469,13 +421,13 @@ func TestProposalVisibilityAndStatement(t *testing.T) {
 
 	t.Run("an invite-only community's proposal is invisible to others", func(t *testing.T) {
 		_, err := f.fb.FindProposal(f.ctx, cleo, private.ID)
-		propWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.fb.CastVote(f.ctx, cleo, private.ID, VoteInput{Position: "agree"})
-		propWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.fb.WriteOutcomeStatement(f.ctx, cleo, private.ID, "x")
-		propWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		list, err := f.fb.ListProposals(f.ctx, cleo, ProposalFilter{Community: "hiring"})
-		propWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		if list != nil {
 			t.Errorf("list %v", list)
 		}
@@ -504,11 +456,11 @@ func TestProposalVisibilityAndStatement(t *testing.T) {
 			t.Errorf("closed: %+v (%v), want none", list, err)
 		}
 		_, err = f.fb.ListProposals(f.ctx, ben, ProposalFilter{Status: "pending"})
-		propWantField(t, err, "status")
+		wantField(t, err, "status")
 	})
 	t.Run("the statement waits for the close", func(t *testing.T) {
 		_, err := f.fb.WriteOutcomeStatement(f.ctx, ben, open.ID, "We go ahead.")
-		propWantErr(t, err, community.ErrConflict)
+		wantErr(t, err, community.ErrConflict)
 	})
 	f.vote(ben, open.ID, VoteInput{Position: "agree"})
 	f.expire(open.ID)
@@ -520,11 +472,11 @@ func TestProposalVisibilityAndStatement(t *testing.T) {
 	})
 	t.Run("a reader who is no participant may not write the statement", func(t *testing.T) {
 		_, err := f.fb.WriteOutcomeStatement(f.ctx, cleo, open.ID, "I was not there.")
-		propWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 	})
 	t.Run("an empty statement", func(t *testing.T) {
 		_, err := f.fb.WriteOutcomeStatement(f.ctx, ben, open.ID, "  ")
-		propWantField(t, err, "statement")
+		wantField(t, err, "statement")
 	})
 	t.Run("any participant writes and rewrites the statement", func(t *testing.T) {
 		f.pub.take("")

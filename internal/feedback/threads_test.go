@@ -3,7 +3,6 @@ package feedback
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,14 +23,14 @@ type thrFixture struct {
 	ctx   context.Context
 	pool  *pgxpool.Pool
 	store *Store
-	pub   *thrPublisher
+	pub   *recordingPublisher
 }
 
 func newThrFixture(t *testing.T) *thrFixture {
 	t.Helper()
 	pool := testenv.Pool(t, testenv.DatabaseURL(t))
 	net := community.NewStore(pool)
-	f := &thrFixture{t: t, ctx: context.Background(), pool: pool, store: NewStore(pool, net), pub: &thrPublisher{}}
+	f := &thrFixture{t: t, ctx: context.Background(), pool: pool, store: NewStore(pool, net), pub: &recordingPublisher{}}
 	net.SetPublisher(f.pub, nil)
 	return f
 }
@@ -117,54 +116,6 @@ func (f *thrFixture) interactions() []string {
 	return out
 }
 
-// thrPublisher keeps what the stores published.
-type thrPublisher struct {
-	mu     sync.Mutex
-	events []community.Event
-}
-
-func (p *thrPublisher) Publish(_ context.Context, subject string, id int64, data []byte) (uint64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var e community.Event
-	if err := json.Unmarshal(data, &e); err != nil {
-		return 0, err
-	}
-	e.Subject = subject
-	p.events = append(p.events, e)
-	return uint64(len(p.events)), nil
-}
-
-// take returns the events of the type published since the last take (and
-// forgets every event).
-func (p *thrPublisher) take(typ string) []community.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []community.Event
-	for _, e := range p.events {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	p.events = nil
-	return out
-}
-
-func thrWantErr(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
-}
-
-func thrWantField(t *testing.T, err error, field string) {
-	t.Helper()
-	var ve *community.ValidationError
-	if !errors.As(err, &ve) || ve.Field != field {
-		t.Fatalf("err = %v, want a validation error on %q", err, field)
-	}
-}
-
 func thrSortedIDs(ids []int64) []int64 {
 	out := slices.Clone(ids)
 	slices.Sort(out)
@@ -187,9 +138,9 @@ func TestThreadVisibility(t *testing.T) {
 			t.Errorf("member ben: %v", err)
 		}
 		_, err := f.store.FindThread(f.ctx, dan, th.ID)
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.store.Reply(f.ctx, dan, th.ID, ReplyInput{Body: "me too"})
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		list, err := f.store.ListThreads(f.ctx, dan, ThreadFilter{})
 		if err != nil || len(list) != 0 {
 			t.Errorf("dan's list = %v, %v; want nothing", list, err)
@@ -202,14 +153,14 @@ func TestThreadVisibility(t *testing.T) {
 			t.Errorf("member ana: %v", err)
 		}
 		_, err := f.store.FindThread(f.ctx, ben, th.ID)
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 
 	t.Run("starting a thread in a community needs membership", func(t *testing.T) {
 		_, err := f.store.CreateThread(f.ctx, dan, ThreadInput{CommunitySlug: "open-c", Kind: KindIdea, Title: "x"})
-		thrWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 		_, err = f.store.CreateThread(f.ctx, dan, ThreadInput{CommunitySlug: "closed-c", Kind: KindIdea, Title: "x"})
-		thrWantField(t, err, "community_slug") // invisible: like one that does not exist
+		wantField(t, err, "community_slug") // invisible: like one that does not exist
 	})
 
 	t.Run("a peer thread is for its author and the peers asked", func(t *testing.T) {
@@ -227,7 +178,7 @@ func TestThreadVisibility(t *testing.T) {
 			}
 		}
 		_, err := f.store.FindThread(f.ctx, dan, th.ID)
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		asked, err := f.store.FeedbackRequests(f.ctx, ben, 10)
 		if err != nil || len(asked) != 1 || asked[0].ID != th.ID || !asked[0].AskedOfMe {
 			t.Errorf("ben's requests = %+v, %v; want this thread", asked, err)
@@ -253,7 +204,7 @@ func TestThreadVisibility(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				_, err := f.store.CreateThread(f.ctx, ana, c.in)
-				thrWantField(t, err, c.field)
+				wantField(t, err, c.field)
 			})
 		}
 		var n int
@@ -290,7 +241,7 @@ func TestThreadAnonymityRule(t *testing.T) {
 			t.Error("anonymous_allowed = true with 4 asked")
 		}
 		_, err := f.store.Reply(f.ctx, four[0], th.ID, ReplyInput{Body: "honest view", Anonymous: true})
-		thrWantField(t, err, "anonymous")
+		wantField(t, err, "anonymous")
 	})
 
 	t.Run("a peer thread asking 5 takes them, and keeps the author apart", func(t *testing.T) {
@@ -359,7 +310,7 @@ func TestThreadAnonymityRule(t *testing.T) {
 		f.community("big", true, ana, four[0], four[1], four[2], four[3])
 		small := f.thread(ana, ThreadInput{CommunitySlug: "small", Kind: KindRetrospective, Title: "Retro"})
 		_, err := f.store.Reply(f.ctx, four[0], small.ID, ReplyInput{Body: "x", Anonymous: true})
-		thrWantField(t, err, "anonymous")
+		wantField(t, err, "anonymous")
 		big := f.thread(ana, ThreadInput{CommunitySlug: "big", Kind: KindRetrospective, Title: "Retro"})
 		if _, err := f.store.Reply(f.ctx, four[0], big.ID, ReplyInput{Body: "x", Anonymous: true}); err != nil {
 			t.Errorf("anonymous reply in a community of 5: %v", err)
@@ -384,7 +335,7 @@ func TestThreadResolveRule(t *testing.T) {
 			t.Fatalf("ben again: %+v, %v; want one proposal, not resolved", res, err)
 		}
 		_, err = f.store.ProposeResolution(f.ctx, dan, th.ID, "whatever")
-		thrWantErr(t, err, community.ErrNotFound) // dan cannot read it
+		wantErr(t, err, community.ErrNotFound) // dan cannot read it
 		f.pub.take("")
 		res, err = f.store.ProposeResolution(f.ctx, cleo, th.ID, "NATS, with a JetStream stream per tenant")
 		if err != nil || !res.Resolved {
@@ -397,9 +348,9 @@ func TestThreadResolveRule(t *testing.T) {
 			t.Errorf("thread.resolved events %+v, want one to the 3 members", ev)
 		}
 		_, err = f.store.Reply(f.ctx, ben, th.ID, ReplyInput{Body: "one more thing"})
-		thrWantErr(t, err, community.ErrConflict)
+		wantErr(t, err, community.ErrConflict)
 		_, err = f.store.ProposeResolution(f.ctx, ana, th.ID, "again")
-		thrWantErr(t, err, community.ErrConflict)
+		wantErr(t, err, community.ErrConflict)
 		// Resolved threads stay readable and searchable (the summary too).
 		if _, err := f.store.FindThread(f.ctx, ben, th.ID); err != nil {
 			t.Errorf("read a resolved thread: %v", err)
@@ -421,7 +372,7 @@ func TestThreadResolveRule(t *testing.T) {
 	t.Run("a summary is required", func(t *testing.T) {
 		th := f.thread(ana, ThreadInput{ToHandles: []string{"ben"}, Title: "Draft 2"})
 		_, err := f.store.ProposeResolution(f.ctx, ana, th.ID, "   ")
-		thrWantField(t, err, "summary")
+		wantField(t, err, "summary")
 	})
 }
 
@@ -490,7 +441,7 @@ func TestThreadUnread(t *testing.T) {
 	t.Run("a stranger cannot keep a read position", func(t *testing.T) {
 		dan := f.node("dan")
 		_, err := f.store.MarkRead(f.ctx, dan, th.ID, 0)
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 }
 
@@ -525,9 +476,9 @@ func TestReplyEditsQuotesAndHistory(t *testing.T) {
 
 	t.Run("nobody else edits", func(t *testing.T) {
 		_, err := f.store.EditReply(f.ctx, ana, th.ID, named.ID, "hijack")
-		thrWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 		_, err = f.store.EditReply(f.ctx, ids[0], th.ID, anon.ID, "hijack")
-		thrWantErr(t, err, community.ErrForbidden)
+		wantErr(t, err, community.ErrForbidden)
 	})
 
 	t.Run("an anonymous reply is edited by its author, still anonymous", func(t *testing.T) {
@@ -548,7 +499,7 @@ func TestReplyEditsQuotesAndHistory(t *testing.T) {
 		}
 		other := f.thread(ana, ThreadInput{ToHandles: []string{"p1"}, Title: "other"})
 		_, err = f.store.Reply(f.ctx, ids[0], other.ID, ReplyInput{Body: "x", QuoteID: named.ID})
-		thrWantField(t, err, "quote_id")
+		wantField(t, err, "quote_id")
 	})
 
 	t.Run("no edits once resolved", func(t *testing.T) {
@@ -556,7 +507,7 @@ func TestReplyEditsQuotesAndHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := f.store.EditReply(f.ctx, ids[0], th.ID, named.ID, "late")
-		thrWantErr(t, err, community.ErrConflict)
+		wantErr(t, err, community.ErrConflict)
 	})
 }
 
@@ -620,11 +571,11 @@ func TestThreadInteractionsAndReactions(t *testing.T) {
 			t.Errorf("%d thread.reaction events, want 3", len(ev))
 		}
 		_, err = f.store.React(f.ctx, cleo, th.ID, r1.ID, "love")
-		thrWantField(t, err, "reaction")
+		wantField(t, err, "reaction")
 		_, err = f.store.React(f.ctx, dan, th.ID, r1.ID, "thanks")
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 		_, err = f.store.React(f.ctx, cleo, th.ID, r1.ID+999, "thanks")
-		thrWantErr(t, err, community.ErrNotFound)
+		wantErr(t, err, community.ErrNotFound)
 	})
 }
 
