@@ -513,6 +513,25 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 					return writeSSE(w, id, "notice", buf.String())
 				}
 			}
+		case "share.marked":
+			var m struct {
+				ShareID           int64  `json:"share_id"`
+				Change            string `json:"change"`
+				Verdict           string `json:"verdict"`
+				By                string `json:"by"`
+				DisputedByNetwork bool   `json:"disputed_by_network"`
+				LabelChanged      bool   `json:"label_changed"`
+			}
+			if json.Unmarshal(ev.Event.Object, &m) == nil {
+				n := components.MarkNotice{ShareID: m.ShareID, By: m.By, Labelled: m.DisputedByNetwork, Label: m.LabelChanged}
+				if m.Change == "marked" {
+					n.Verdict = m.Verdict
+				}
+				if err := components.ShareMarkNotice(n).Render(r.Context(), &buf); err != nil {
+					return err
+				}
+				return writeSSE(w, id, "notice", buf.String())
+			}
 		case "ask.routed":
 			var a asks.RoutedEvent
 			if json.Unmarshal(ev.Event.Object, &a) == nil && a.NodeID == node.ID {

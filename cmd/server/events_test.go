@@ -17,7 +17,8 @@ import (
 // sseEvent is one server-sent event as a client parsed it.
 type sseEvent struct {
 	ID, Type string
-	Data     map[string]any
+	Data     map[string]any // the data, when it is JSON
+	Raw      string         // the data as sent (HTML on the pages' streams)
 	At       time.Time // when the client received it
 }
 
@@ -30,8 +31,14 @@ type sseClient struct {
 // openEvents connects to /api/v1/events with a token and optional Last-Event-ID.
 func openEvents(t *testing.T, baseURL, token, lastID string) *sseClient {
 	t.Helper()
+	return openStream(t, baseURL+"/api/v1/events", token, lastID)
+}
+
+// openStream connects to any event stream (e.g. the dashboard's /live).
+func openStream(t *testing.T, url, token, lastID string) *sseClient {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/api/v1/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
@@ -43,7 +50,7 @@ func openEvents(t *testing.T, baseURL, token, lastID string) *sseClient {
 	}
 	if resp.StatusCode != http.StatusOK {
 		cancel()
-		t.Fatalf("GET /api/v1/events = %d", resp.StatusCode)
+		t.Fatalf("GET %s = %d", url, resp.StatusCode)
 	}
 	c := &sseClient{events: make(chan sseEvent, 100), cancel: cancel}
 	t.Cleanup(cancel)
@@ -60,7 +67,8 @@ func openEvents(t *testing.T, baseURL, token, lastID string) *sseClient {
 			case line == "":
 				if ev.Type != "" || data.Len() > 0 {
 					ev.At = time.Now()
-					_ = json.Unmarshal([]byte(data.String()), &ev.Data)
+					ev.Raw = data.String()
+					_ = json.Unmarshal([]byte(ev.Raw), &ev.Data)
 					c.events <- ev
 				}
 				ev, data = sseEvent{}, strings.Builder{}

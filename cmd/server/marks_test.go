@@ -272,6 +272,7 @@ func TestShareMarkedLive(t *testing.T) {
 	share := marksPostShare(t, b.url, ana, "everyone", "The outage was the network team's fault")
 	anaLive := openEvents(t, b.url, ana, "")
 	danLive := openEvents(t, b.url, dan, "")
+	anaPage := openStream(t, b.url+"/live", ana, "") // the author's dashboard
 	dispute := map[string]string{"verdict": "disputed", "reason": "the logs say otherwise", "source": "https://example.com/logs"}
 
 	t.Run("the author hears of a mark made on the other instance", func(t *testing.T) {
@@ -282,6 +283,12 @@ func TestShareMarkedLive(t *testing.T) {
 		obj, _ := ev.Data["object"].(map[string]any)
 		if obj["share_id"] != float64(share) || obj["verdict"] != "disputed" || obj["by"] != "ben" || obj["disputed_by_network"] != false {
 			t.Errorf("event object = %v", obj)
+		}
+	})
+	t.Run("the author's dashboard shows the mark live", func(t *testing.T) {
+		ev := anaPage.next(t, 5*time.Second, "notice")
+		if !strings.Contains(ev.Raw, "@ben disputed your share") || !strings.Contains(ev.Raw, `data-testid="mark-notice"`) {
+			t.Errorf("dashboard notice = %q", ev.Raw)
 		}
 	})
 	t.Run("readers are not interrupted while the label stays", func(t *testing.T) {

@@ -177,6 +177,16 @@ type Notice struct {
 	Kind string
 }
 
+// MarkNotice tells, live, that a share was confirmed or disputed: its author
+// on every mark, everyone who reads it when the network's label changes.
+type MarkNotice struct {
+	ShareID  int64
+	By       string // handle
+	Verdict  string // disputed or confirmed; "" when a mark was removed
+	Labelled bool   // the share is now disputed by the network
+	Label    bool   // the label changed (on or off)
+}
+
 // ShareView is one share's page: the share, its earlier versions and how it spread.
 type ShareView struct {
 	Page   Page
