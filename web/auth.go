@@ -45,16 +45,33 @@ func sessionless(path string) bool {
 // access token or else from the browser session, and records it with withNode
 // (and the viewer for the page header). A bearer token that does not work is
 // answered with 401 at once, rather than silently treated as signed out.
+//
+// While PostgreSQL is unreachable, a bearer token this instance resolved in the
+// last TokenCacheTTL is taken from its cache (web/tokencache.go, where the
+// trade-off is documented), so that live streams keep resuming from JetStream;
+// writes still fail with 503 in their handlers.
 func (s *Server) authenticate(next http.Handler) http.Handler {
+	tokens := newTokenCache(TokenCacheTTL, TokenCacheSize)
 	resolve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
+		ctx := withTokenCache(r.Context(), tokens)
 		if token, ok := bearerToken(r); ok {
 			n, id, err := s.d.Store.NodeByAccessToken(ctx, token)
-			if err != nil {
-				if errors.Is(err, community.ErrUnauthorized) {
-					s.fail(w, r, http.StatusUnauthorized, "The access token is unknown or revoked, or its account is deactivated.")
+			switch {
+			case err == nil:
+				tokens.put(token, n, id)
+			case errors.Is(err, community.ErrUnauthorized):
+				tokens.forget(token)
+				s.fail(w, r, http.StatusUnauthorized, "The access token is unknown or revoked, or its account is deactivated.")
+				return
+			case unavailable(err):
+				cached, cachedID, ok := tokens.get(token)
+				if !ok {
+					s.failErr(w, r, err)
 					return
 				}
+				s.d.Logger.Debug("database unavailable; token from cache", "path", r.URL.Path, "node", cached.ID)
+				n, id = cached, cachedID
+			default:
 				s.failErr(w, r, err)
 				return
 			}
@@ -244,6 +261,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 			s.failErr(w, r, err)
 			return
 		}
+		forgetToken(r, id)
 	}
 	if err := s.endSession(r.Context()); err != nil {
 		s.failErr(w, r, err)
@@ -292,7 +310,15 @@ func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
+	forgetToken(r, id)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// forgetToken drops a revoked token from this instance's token cache.
+func forgetToken(r *http.Request, id int64) {
+	if c := tokenCacheFrom(r.Context()); c != nil {
+		c.forgetTokenID(id)
+	}
 }
 
 func (s *Server) apiCreateInvite(w http.ResponseWriter, r *http.Request) {
@@ -328,6 +354,9 @@ func (s *Server) apiDeactivate(w http.ResponseWriter, r *http.Request) {
 	if err := s.d.Store.Deactivate(r.Context(), n.ID, chi.URLParam(r, "handle")); err != nil {
 		s.failErr(w, r, err)
 		return
+	}
+	if c := tokenCacheFrom(r.Context()); c != nil {
+		c.forgetHandle(chi.URLParam(r, "handle"))
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

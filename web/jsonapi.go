@@ -42,8 +42,9 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 }
 
 // failErr answers with the status a domain error stands for. Only errors the
-// domain classified reach the user with their message; anything else is logged
-// and answered with a generic 500.
+// domain classified reach the user with their message; an unreachable database
+// is a 503 with Retry-After; anything else is logged and answered with a
+// generic 500.
 func (s *Server) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *community.ValidationError
 	switch {
@@ -61,6 +62,13 @@ func (s *Server) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, http.StatusForbidden, "You are not allowed to do that.")
 	case errors.Is(err, community.ErrUnauthorized):
 		s.fail(w, r, http.StatusUnauthorized, "Sign in first.")
+	case unavailable(err):
+		// The database is away (web/unavailable.go): the request failed as a
+		// whole (one transaction), so the client is told to retry, never that
+		// it worked and never that it was our bug.
+		s.d.Logger.Warn("database unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+		s.fail(w, r, http.StatusServiceUnavailable, unavailableMessage(err))
 	default:
 		s.d.Logger.Error("request failed", "path", r.URL.Path, "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")

@@ -19,7 +19,7 @@ type sseEvent struct {
 	ID, Type string
 	Data     map[string]any // the data, when it is JSON
 	Raw      string         // the data as sent (HTML on the pages' streams)
-	At       time.Time // when the client received it
+	At       time.Time      // when the client received it
 }
 
 // sseClient reads an event stream in the background.

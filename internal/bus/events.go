@@ -29,6 +29,7 @@ const (
 
 // Events publishes to and reads from the event stream.
 type Events struct {
+	nc       *nats.Conn
 	js       jetstream.JetStream
 	replicas int
 	log      *slog.Logger
@@ -44,7 +45,7 @@ func NewEvents(b *Bus, replicas int, log *slog.Logger) (*Events, error) {
 	if replicas < 1 {
 		replicas = 1
 	}
-	return &Events{js: js, replicas: replicas, log: log}, nil
+	return &Events{nc: b.nc, js: js, replicas: replicas, log: log}, nil
 }
 
 // EnsureStream creates or updates the stream, retrying until ctx ends: in a
@@ -110,6 +111,11 @@ func (e *Events) createStream(ctx context.Context, replicas int) error {
 	_, err := e.js.CreateOrUpdateStream(actx, cfg)
 	return err
 }
+
+// Connected reports whether a publish can succeed now: the stream exists and
+// the connection is up. Writers skip the immediate publish otherwise and leave
+// the event to the outbox relay, instead of waiting out a publish timeout.
+func (e *Events) Connected() bool { return e.ready.Load() && e.nc.IsConnected() }
 
 // Ready reports whether the stream exists.
 func (e *Events) Ready() bool { return e.ready.Load() }

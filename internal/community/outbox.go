@@ -82,6 +82,9 @@ func (s *Store) publish(ctx context.Context, events []Event) {
 	if s.pub == nil || len(events) == 0 {
 		return
 	}
+	if c, ok := s.pub.(interface{ Connected() bool }); ok && !c.Connected() {
+		return // NATS is away: the relay publishes these when it is back
+	}
 	ctx = context.WithoutCancel(ctx)
 	var done []int64
 	for _, e := range events {
