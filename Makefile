@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/server
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test cluster generate lint bench clean
+.PHONY: run build test test-faults cluster generate lint bench clean
 
 ## run: build and serve one instance with embedded NATS, a private PostgreSQL
 ## under .data/ (unless DATABASE_URL is set) and a demo organisation.
@@ -16,6 +16,12 @@ build:
 ## test: the whole suite, on a private PostgreSQL unless TEST_DATABASE_URL is set.
 test:
 	$(GO) run ./cmd/devdb -env TEST_DATABASE_URL -- $(GO) test -race -count=1 -timeout 30m ./...
+
+## test-faults: the fault-test harness: a private PostgreSQL behind a proxy, three instances as
+## processes, 50 clients posting 1,000 shares at 20/s while an instance is killed and restarted and
+## PostgreSQL is cut off and restarted; fails on any lost or duplicated share or event (~2 min).
+test-faults:
+	$(GO) run ./cmd/faults $(FAULTS_FLAGS)
 
 ## cluster: three instances (8081-8083) forming one NATS cluster over one PostgreSQL.
 cluster: build

@@ -141,15 +141,44 @@ type Message struct {
 
 // Bounds are the first and last sequences the stream holds now (0, 0 when empty).
 func (e *Events) Bounds(ctx context.Context) (first, last uint64, err error) {
-	s, err := e.js.Stream(ctx, StreamName)
+	err = attempts(ctx, func(ctx context.Context) error {
+		s, err := e.js.Stream(ctx, StreamName)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		first, last = info.State.FirstSeq, info.State.LastSeq
+		return nil
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("event stream: %w", err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("event stream: %w", err)
+	return first, last, nil
+}
+
+// attemptTimeout bounds one JetStream request. While a killed node's stream
+// leadership moves, a request can go unanswered; a short attempt and a retry
+// get through in a few seconds instead of waiting out the caller's deadline.
+const attemptTimeout = 2 * time.Second
+
+// attempts runs fn with a short deadline per try until it succeeds or ctx ends.
+func attempts(ctx context.Context, fn func(ctx context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := fn(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return info.State.FirstSeq, info.State.LastSeq, nil
 }
 
 // Tail calls fn for every event published from now on, in stream order, until
@@ -192,9 +221,14 @@ func (e *Events) Replay(ctx context.Context, from, to uint64, fn func(Message) e
 	if first == 0 || from < first {
 		return ErrGone
 	}
-	c, err := e.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   from,
+	var c jetstream.Consumer
+	err = attempts(ctx, func(ctx context.Context) error {
+		var err error
+		c, err = e.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:   from,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
