@@ -38,20 +38,53 @@ type subscriber struct {
 }
 
 // hub fans the instance's one tail of the event stream out to its local streams,
-// each receiving only what its node may see.
+// each receiving only what its node may see. It also keeps the most recent
+// events in order, so a browser that reconnects after a short gap resumes from
+// memory, without a JetStream request (which, while a failed node's stream
+// leadership moves, can take seconds).
 type hub struct {
-	mu   sync.Mutex
-	subs map[*subscriber]struct{}
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	recent []liveEvent // the last recentEvents events, contiguous by Seq
 }
+
+// recentEvents is how many events the hub keeps for resuming (about a minute
+// at 100 events a second).
+const recentEvents = 8192
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
-func (h *hub) add(node int64) *subscriber {
-	sub := &subscriber{node: node, ch: make(chan liveEvent, 256), lagging: make(chan struct{})}
+// add subscribes a stream and returns, atomically with it, the remembered
+// events after lastID (covered is false when the memory does not reach back to
+// lastID+1) and the newest sequence dispatched (0: none yet).
+func (h *hub) add(node int64, lastID uint64) (sub *subscriber, backlog []liveEvent, covered bool, tail uint64) {
+	sub = &subscriber{node: node, ch: make(chan liveEvent, 256), lagging: make(chan struct{})}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.subs[sub] = struct{}{}
-	h.mu.Unlock()
-	return sub
+	if n := len(h.recent); n > 0 {
+		tail = h.recent[n-1].Seq
+		if h.recent[0].Seq <= lastID+1 && lastID <= tail {
+			covered = true
+			for _, ev := range h.recent {
+				if ev.Seq > lastID {
+					backlog = append(backlog, ev)
+				}
+			}
+		}
+	}
+	return sub, backlog, covered, tail
+}
+
+func (h *hub) remember(ev liveEvent) {
+	if n := len(h.recent); n > 0 && ev.Seq != h.recent[n-1].Seq+1 {
+		h.recent = h.recent[:0] // a gap (the tail restarted): start afresh
+	}
+	if len(h.recent) == recentEvents {
+		copy(h.recent, h.recent[1:])
+		h.recent = h.recent[:recentEvents-1]
+	}
+	h.recent = append(h.recent, ev)
 }
 
 func (h *hub) remove(sub *subscriber) {
@@ -70,6 +103,7 @@ func (s *Server) Dispatch(m bus.Message) {
 	ev := liveEvent{Seq: m.Seq, Event: e}
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
+	s.hub.remember(ev)
 	for sub := range s.hub.subs {
 		if !e.Visible(sub.node) {
 			continue
@@ -160,7 +194,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 	}
 
 	// Subscribe before reading the log, so nothing falls between the two.
-	sub := s.hub.add(node.ID)
+	sub, backlog, covered, tail := s.hub.add(node.ID, lastID)
 	defer s.hub.remove(sub)
 
 	if startSSE(w) != nil {
@@ -168,6 +202,25 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, write even
 	}
 
 	sent := lastID
+	switch {
+	case lastID == 0:
+	case covered:
+		// Resume from memory: the missed events, then live.
+		for _, ev := range backlog {
+			if !ev.Event.Visible(node.ID) {
+				continue
+			}
+			if write(w, r, ev) != nil {
+				return
+			}
+		}
+		sent = max(lastID, tail)
+		lastID = 0
+	case tail > 0 && lastID >= tail && lastID-tail < recentEvents:
+		// The client saw events this instance has not dispatched yet (its tail
+		// lags a little): they will come live; nothing to replay.
+		lastID = 0
+	}
 	if lastID > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		first, last, err := s.d.Events.Bounds(ctx)

@@ -140,10 +140,14 @@ func waitReady(t *testing.T, urls ...string) {
 }
 
 func TestSharesReachOtherInstancesLiveAndResume(t *testing.T) {
-	envs := clusterEnvs(t, 2, testenv.DatabaseURL(t))
+	envs := clusterEnvs(t, 3, testenv.DatabaseURL(t))
 	for _, e := range envs {
 		e["REGISTRATION"] = "open"
 	}
+	// The third peer starts only later: its memory of recent events is empty,
+	// so a resume there reads the JetStream stream.
+	envs[0]["NATS_CLUSTER_PEERS"] = strings.Join(strings.Split(envs[0]["NATS_CLUSTER_PEERS"], ",")[:2], ",")
+	envs[1]["NATS_CLUSTER_PEERS"] = envs[0]["NATS_CLUSTER_PEERS"]
 	start := time.Now()
 	a, b := startInstance(t, envs[0]), startInstance(t, envs[1])
 	waitReady(t, a.url, b.url)
@@ -217,6 +221,21 @@ func TestSharesReachOtherInstancesLiveAndResume(t *testing.T) {
 		if liveID, lastID := atoi(ev.ID), atoi(ids[2]); liveID <= lastID {
 			t.Errorf("live id %s not after replayed %s", ev.ID, ids[2])
 		}
+	})
+
+	t.Run("an instance that did not see the events resumes from the stream", func(t *testing.T) {
+		c := startInstance(t, envs[2])
+		waitReady(t, c.url)
+		post("before ben comes back")
+		resumed := openEvents(t, c.url, ben, lastSeen)
+		var got []string
+		for range 5 { // the three missed, "live again", and the one just posted
+			got = append(got, shareBody(resumed.next(t, 10*time.Second, "share.created")))
+		}
+		if want := "missed 1|missed 2|missed 3|live again|before ben comes back"; strings.Join(got, "|") != want {
+			t.Errorf("resumed on a fresh instance with %q, want %q", got, want)
+		}
+		resumed.none(t, 300*time.Millisecond, "share.created")
 	})
 
 	t.Run("a gap the stream no longer holds gets reload", func(t *testing.T) {
