@@ -53,6 +53,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ClusterListen: cfg.ClusterListen,
 		Peers:         cfg.ClusterPeers,
 		StoreDir:      bus.StoreDir(cfg.DataDir, cfg.InstanceName),
+		SyncAlways:    cfg.SyncAlways,
 		Logger:        log,
 	})
 	if err != nil {

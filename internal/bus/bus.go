@@ -33,7 +33,10 @@ type Options struct {
 	ClusterListen string   // route host:port of the embedded node; empty means no cluster
 	Peers         []string // route URLs of the other embedded nodes
 	StoreDir      string   // JetStream file store of the embedded node
-	Logger        *slog.Logger
+	// SyncAlways makes the embedded node fsync every JetStream write instead of
+	// every 2 minutes (nats-server's default), at a cost in write latency.
+	SyncAlways bool
+	Logger     *slog.Logger
 }
 
 // Bus is this instance's connection to the NATS network (and its embedded node, if any).
@@ -97,6 +100,7 @@ func startEmbedded(o Options) (*server.Server, error) {
 		NoSigs:     true,
 		// A slow SSE consumer must not make the node drop this instance's connection.
 		MaxPending: 64 << 20,
+		SyncAlways: o.SyncAlways,
 	}
 	switch {
 	case o.Listen == "" && o.ClusterListen == "":

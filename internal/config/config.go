@@ -40,6 +40,7 @@ type Config struct {
 	PeerTTL         time.Duration // PEER_TTL: a peer not heard from for this long is dropped
 	Registration    string        // REGISTRATION: RegistrationOpen or RegistrationInvite
 	MinGroupSize    int           // MIN_GROUP_SIZE: no aggregate describes fewer people (at least 5)
+	SyncAlways      bool          // NATS_SYNC_ALWAYS: the embedded JetStream fsyncs every write
 	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT: a browser session unused this long ends
 	SessionLifetime time.Duration // SESSION_LIFETIME: a browser session ends this long after sign-in
 }
@@ -60,6 +61,7 @@ var Names = []string{
 	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
 	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME", "MIN_GROUP_SIZE",
+	"NATS_SYNC_ALWAYS",
 }
 
 // Error is a configuration problem with one variable.
@@ -220,6 +222,13 @@ func Parse(getenv func(string) string) (Config, error) {
 			return c, bad("REGISTRATION", "use open or invite")
 		}
 		c.Registration = v
+	}
+	if v := get("NATS_SYNC_ALWAYS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, bad("NATS_SYNC_ALWAYS", "use true or false")
+		}
+		c.SyncAlways = b
 	}
 	if v := get("MIN_GROUP_SIZE"); v != "" {
 		n, err := strconv.Atoi(v)

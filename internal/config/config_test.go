@@ -117,6 +117,7 @@ func TestInvalidValues(t *testing.T) {
 		{"min group size not a number", map[string]string{"MIN_GROUP_SIZE": "five"}, "MIN_GROUP_SIZE"},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 		{"seed demo", map[string]string{"SEED_DEMO": "sure"}, "SEED_DEMO"},
+		{"sync always", map[string]string{"NATS_SYNC_ALWAYS": "often"}, "NATS_SYNC_ALWAYS"},
 		{"shutdown timeout not a duration", map[string]string{"SHUTDOWN_TIMEOUT": "10"}, "SHUTDOWN_TIMEOUT"},
 		{"shutdown timeout too short", map[string]string{"SHUTDOWN_TIMEOUT": "10ms"}, "SHUTDOWN_TIMEOUT"},
 		{"heartbeat too short", map[string]string{"PEER_HEARTBEAT": "1ms"}, "PEER_HEARTBEAT"},
