@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -158,27 +156,12 @@ func invalid(field, format string, args ...any) error {
 // comma or control character, at most 10: the same labels as skills and offer
 // tags, so they can match.
 func NormaliseTags(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, t := range in {
-		t = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "#")))
-		if t == "" {
-			continue
-		}
-		if n := utf8.RuneCountInString(t); n > MaxTagLen {
-			return nil, invalid("tags", "Each tag has at most %d characters (%q has %d).", MaxTagLen, t, n)
-		}
-		if strings.IndexFunc(t, func(r rune) bool { return unicode.IsControl(r) || r == ',' }) >= 0 {
-			return nil, invalid("tags", "%q has a comma or a control character; send tags as a list.", t)
-		}
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
+	out, err := community.NormaliseLabels(in, MaxTagLen, MaxTags, true)
+	if err != nil {
+		return nil, invalid("tags", "Tags: %s.", err)
 	}
 	if len(out) == 0 {
 		return nil, invalid("tags", "Add at least one tag (a skill or topic), so the network can find who may help.")
-	}
-	if len(out) > MaxTags {
-		return nil, invalid("tags", "Use at most %d tags (there are %d).", MaxTags, len(out))
 	}
 	return out, nil
 }

@@ -107,27 +107,10 @@ func (u *ProfileUpdate) normalise() error {
 	return nil
 }
 
-// profileLabels normalises skills or tags: trimmed, lower-case, without a
-// leading '#', de-duplicated in first-seen order, each 1–40 characters, at
-// most 30.
+// profileLabels normalises skills or offer tags (see NormaliseLabels): each
+// 1–MaxLabelLen characters, at most MaxSkills, blanks refused.
 func profileLabels(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		s = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "#")))
-		if n := utf8.RuneCountInString(s); n < 1 || n > MaxLabelLen {
-			return nil, fmt.Errorf("each needs 1–%d characters (%q has %d)", MaxLabelLen, s, n)
-		}
-		if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == ',' }) >= 0 {
-			return nil, fmt.Errorf("%q has a comma or a control character", s)
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	if len(out) > MaxSkills {
-		return nil, fmt.Errorf("list at most %d (there are %d)", MaxSkills, len(out))
-	}
-	return out, nil
+	return NormaliseLabels(in, MaxLabelLen, MaxSkills, false)
 }
 
 // profileQuerier is what Profile reads with: the pool, or a transaction.
@@ -216,4 +199,33 @@ func (s *Store) UpdateProfile(ctx context.Context, nodeID int64, u ProfileUpdate
 		return Profile{}, wrap("update profile", err)
 	}
 	return p, nil
+}
+
+// NormaliseLabels is the one rule for skills, tags and kudos values, so they
+// can match each other: trimmed, lower-case, without a leading '#',
+// de-duplicated in first-seen order, each 1–maxLen characters without a comma
+// or control character, at most maxCount. Blank entries are dropped when
+// dropBlank (a form's "care, , rigour"), an error otherwise. The error is plain
+// text for the caller to attach to its own field.
+func NormaliseLabels(in []string, maxLen, maxCount int, dropBlank bool) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "#")))
+		if s == "" && dropBlank {
+			continue
+		}
+		if n := utf8.RuneCountInString(s); n < 1 || n > maxLen {
+			return nil, fmt.Errorf("each needs 1–%d characters (%q has %d)", maxLen, s, n)
+		}
+		if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == ',' }) >= 0 {
+			return nil, fmt.Errorf("%q has a comma or a control character", s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > maxCount {
+		return nil, fmt.Errorf("list at most %d (there are %d)", maxCount, len(out))
+	}
+	return out, nil
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -59,24 +57,9 @@ type KudosFilter struct {
 // order, each 1–MaxValueLen characters, at most MaxKudosValues. Blank entries
 // are dropped, so a form's "care, , rigour" is two values.
 func NormaliseValues(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, v := range in {
-		v = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "#")))
-		if v == "" {
-			continue
-		}
-		if n := utf8.RuneCountInString(v); n > MaxValueLen {
-			return nil, invalidField("values", "Each value has at most %d characters (%q has %d).", MaxValueLen, v, n)
-		}
-		if strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == ',' }) >= 0 {
-			return nil, invalidField("values", "%q has a comma or a control character.", v)
-		}
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	if len(out) > MaxKudosValues {
-		return nil, invalidField("values", "Name at most %d values (there are %d).", MaxKudosValues, len(out))
+	out, err := community.NormaliseLabels(in, MaxValueLen, MaxKudosValues, true)
+	if err != nil {
+		return nil, invalidField("values", "Values: %s.", err)
 	}
 	return out, nil
 }
