@@ -188,7 +188,7 @@ func seedDemoShares(ctx context.Context, tx pgx.Tx, ids []int64) error {
 // in the database (ErrNotFound otherwise).
 func (s *Store) DemoAccount(ctx context.Context) (DemoSignIn, error) {
 	var email string
-	err := s.pool.QueryRow(ctx, `SELECT email FROM nodes WHERE email LIKE '%@demo.nodecommunity.test' ORDER BY id LIMIT 1`).Scan(&email)
+	err := s.pool.QueryRow(ctx, `SELECT email FROM nodes WHERE email LIKE '%@demo.nodecommunity.test' AND password_hash IS NOT NULL ORDER BY id LIMIT 1`).Scan(&email)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return DemoSignIn{}, ErrNotFound
 	}
