@@ -51,6 +51,10 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The server runs in its data directory: every path it is given must be absolute.
+	if o.Dir, err = filepath.Abs(o.Dir); err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
 	c := &Cluster{dir: o.Dir, bin: bin, log: o.Log}
 	if c.log == nil {
 		c.log = func(string, ...any) {}

@@ -111,3 +111,21 @@ func TestFindsVersionedBinariesOffPath(t *testing.T) {
 		t.Errorf("findBinaries = %q, %v; want the newest version %q", got, err, want)
 	}
 }
+
+func TestRelativeDirectory(t *testing.T) {
+	// devdb is given a relative -dir (make cluster): the socket and lock files
+	// must still land in the right place.
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{Dir: "rel/pg"})
+	if err != nil {
+		t.Fatalf("start with a relative directory: %v", err)
+	}
+	defer c.Stop(ctx)
+	conn, err := pgx.Connect(ctx, c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+}
