@@ -43,16 +43,21 @@ type subscriber struct {
 // memory, without a JetStream request (which, while a failed node's stream
 // leadership moves, can take seconds).
 type hub struct {
-	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
-	recent []liveEvent // the last recentEvents events, contiguous by Seq
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+	// ring holds the last recentEvents events by Seq % recentEvents; they are
+	// contiguous from first to last (both 0 while empty).
+	ring        []liveEvent
+	first, last uint64
 }
 
 // recentEvents is how many events the hub keeps for resuming (about a minute
 // at 100 events a second).
 const recentEvents = 8192
 
-func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+func newHub() *hub {
+	return &hub{subs: map[*subscriber]struct{}{}, ring: make([]liveEvent, recentEvents)}
+}
 
 // add subscribes a stream and returns, atomically with it, the remembered
 // events after lastID (covered is false when the memory does not reach back to
@@ -62,14 +67,12 @@ func (h *hub) add(node int64, lastID uint64) (sub *subscriber, backlog []liveEve
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[sub] = struct{}{}
-	if n := len(h.recent); n > 0 {
-		tail = h.recent[n-1].Seq
-		if h.recent[0].Seq <= lastID+1 && lastID <= tail {
+	if h.last > 0 {
+		tail = h.last
+		if h.first <= lastID+1 && lastID <= h.last {
 			covered = true
-			for _, ev := range h.recent {
-				if ev.Seq > lastID {
-					backlog = append(backlog, ev)
-				}
+			for seq := max(lastID+1, h.first); seq <= h.last; seq++ {
+				backlog = append(backlog, h.ring[seq%recentEvents])
 			}
 		}
 	}
@@ -77,14 +80,17 @@ func (h *hub) add(node int64, lastID uint64) (sub *subscriber, backlog []liveEve
 }
 
 func (h *hub) remember(ev liveEvent) {
-	if n := len(h.recent); n > 0 && ev.Seq != h.recent[n-1].Seq+1 {
-		h.recent = h.recent[:0] // a gap (the tail restarted): start afresh
+	if h.last > 0 && ev.Seq != h.last+1 {
+		h.first, h.last = 0, 0 // a gap (the tail restarted): start afresh
 	}
-	if len(h.recent) == recentEvents {
-		copy(h.recent, h.recent[1:])
-		h.recent = h.recent[:recentEvents-1]
+	h.ring[ev.Seq%recentEvents] = ev
+	if h.first == 0 {
+		h.first = ev.Seq
 	}
-	h.recent = append(h.recent, ev)
+	h.last = ev.Seq
+	if h.last-h.first >= recentEvents {
+		h.first = h.last - recentEvents + 1
+	}
 }
 
 func (h *hub) remove(sub *subscriber) {
