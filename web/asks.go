@@ -47,15 +47,11 @@ func (s *Server) mountAsks(r chi.Router) {
 
 // askIDs parses {id} and, when named, {aid}; a malformed one is a 404.
 func (s *Server) askIDs(w http.ResponseWriter, r *http.Request, withAnswer bool) (ask, answer int64, ok bool) {
-	ask, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || ask <= 0 {
-		s.fail(w, r, http.StatusNotFound, "There is no ask with that id.")
+	if ask, ok = s.idParam(w, r, "id", "ask"); !ok {
 		return 0, 0, false
 	}
 	if withAnswer {
-		answer, err = strconv.ParseInt(chi.URLParam(r, "aid"), 10, 64)
-		if err != nil || answer <= 0 {
-			s.fail(w, r, http.StatusNotFound, "There is no answer with that id.")
+		if answer, ok = s.idParam(w, r, "aid", "answer"); !ok {
 			return 0, 0, false
 		}
 	}

@@ -14,7 +14,7 @@ func TestHubRemembersRecentEvents(t *testing.T) {
 			t.Fatalf("covered=%v tail=%d backlog=%d, want true, %d, 5", covered, tail, len(backlog), n)
 		}
 		for i, ev := range backlog {
-			if want := uint64(n-4 + i); ev.Seq != want {
+			if want := uint64(n - 4 + i); ev.Seq != want {
 				t.Errorf("backlog[%d] = %d, want %d", i, ev.Seq, want)
 			}
 		}

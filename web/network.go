@@ -43,9 +43,15 @@ func me(r *http.Request) community.Node {
 
 // pathID parses the {id} URL parameter; a malformed one is a 404 (no such share).
 func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	return s.idParam(w, r, "id", "share")
+}
+
+// idParam parses a positive id URL parameter; a malformed one answers 404
+// ("There is no <what> with that id."), as an unknown id would.
+func (s *Server) idParam(w http.ResponseWriter, r *http.Request, name, what string) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, r, http.StatusNotFound, "There is no share with that id.")
+		s.fail(w, r, http.StatusNotFound, "There is no "+what+" with that id.")
 		return 0, false
 	}
 	return id, true

@@ -39,12 +39,7 @@ func (s *Server) mountProposals(r chi.Router) {
 
 // proposalPathID parses {id}; a malformed one is a 404 (no such proposal).
 func (s *Server) proposalPathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.fail(w, r, http.StatusNotFound, "There is no proposal with that id.")
-		return 0, false
-	}
-	return id, true
+	return s.idParam(w, r, "id", "proposal")
 }
 
 // ---------------------------------------------------------------------------

@@ -55,20 +55,13 @@ func (s *Server) mountThreads(r chi.Router) {
 
 // threadIDs parses {id} (and {rid} when want is 2); a malformed one is a 404.
 func (s *Server) threadIDs(w http.ResponseWriter, r *http.Request, want int) (thread, reply int64, ok bool) {
-	parse := func(name string) int64 {
-		n, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
-		if err != nil || n <= 0 {
-			return 0
-		}
-		return n
-	}
-	thread = parse("id")
-	if want == 2 {
-		reply = parse("rid")
-	}
-	if thread == 0 || (want == 2 && reply == 0) {
-		s.fail(w, r, http.StatusNotFound, "There is no thread or reply with that id.")
+	if thread, ok = s.idParam(w, r, "id", "thread"); !ok {
 		return 0, 0, false
+	}
+	if want == 2 {
+		if reply, ok = s.idParam(w, r, "rid", "reply"); !ok {
+			return 0, 0, false
+		}
 	}
 	return thread, reply, true
 }
