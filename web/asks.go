@@ -92,21 +92,13 @@ func (s *Server) apiCreateAsk(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListAsks(w http.ResponseWriter, r *http.Request) {
-	before, ok := s.queryInt(w, r, "before", 0, 0)
-	if !ok {
+	filter, err := parseAskFilter(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return
 	}
-	limit, ok := s.queryInt(w, r, "limit", 20, 100)
-	if !ok {
-		return
-	}
-	if limit == 0 {
-		limit = 20
-	}
-	q := r.URL.Query()
-	list, err := s.d.Asks.ListAsks(r.Context(), me(r).ID, asks.ListFilter{
-		Status: q.Get("status"), Scope: q.Get("scope"), Tag: q.Get("tag"), Before: before, Limit: int(limit),
-	})
+	limit := filter.Limit
+	list, err := s.d.Asks.ListAsks(r.Context(), me(r).ID, filter)
 	if err != nil {
 		s.failErr(w, r, err)
 		return

@@ -11,12 +11,18 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nodecommunity/nodecommunity/internal/audit"
+	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/web/components"
 )
 
-// sessionNodeKey is the session value holding the signed-in node's id.
-const sessionNodeKey = "node_id"
+// Session values: the signed-in node's id, and its session epoch at sign-in
+// (community.Store.SessionEpoch).
+const (
+	sessionNodeKey  = "node_id"
+	sessionEpochKey = "epoch"
+)
 
 // maxFormBody bounds the sign-up, sign-in and profile forms.
 const maxFormBody = 64 << 10
@@ -44,16 +50,27 @@ func sessionless(path string) bool {
 // authenticate resolves the signed-in node, from an Authorization: Bearer
 // access token or else from the browser session, and records it with withNode
 // (and the viewer for the page header). A bearer token that does not work is
-// answered with 401 at once, rather than silently treated as signed out.
+// answered with 401 at once, rather than silently treated as signed out. Every
+// request also carries its client address for the audit log, and every answer
+// of 401 or 403 below is recorded there (auditDenials).
+//
+// A browser session is valid while its node is active and the node's session
+// epoch is the one the session began with: signing out everywhere and
+// deactivation raise the epoch, which ends every session on every instance at
+// the next request, whatever a request in flight saves.
 //
 // While PostgreSQL is unreachable, a bearer token this instance resolved in the
 // last TokenCacheTTL is taken from its cache (web/tokencache.go, where the
 // trade-off is documented), so that live streams keep resuming from JetStream;
 // writes still fail with 503 in their handlers.
 func (s *Server) authenticate(next http.Handler) http.Handler {
-	tokens := newTokenCache(TokenCacheTTL, TokenCacheSize)
+	if s.tokens == nil {
+		s.tokens = newTokenCache(TokenCacheTTL, TokenCacheSize)
+	}
+	tokens := s.tokens
+	next = s.auditDenials(next)
 	resolve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := withTokenCache(r.Context(), tokens)
+		ctx := r.Context()
 		if token, ok := bearerToken(r); ok {
 			n, id, err := s.d.Store.NodeByAccessToken(ctx, token)
 			switch {
@@ -61,6 +78,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				tokens.put(token, n, id)
 			case errors.Is(err, community.ErrUnauthorized):
 				tokens.forget(token)
+				s.recordDenial(r.WithContext(ctx), http.StatusUnauthorized, "bad_token")
 				s.fail(w, r, http.StatusUnauthorized, "The access token is unknown or revoked, or its account is deactivated.")
 				return
 			case unavailable(err):
@@ -78,12 +96,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			ctx = withTokenID(withNode(ctx, n), id)
 		} else if s.d.Sessions != nil {
 			if id := s.d.Sessions.GetInt64(ctx, sessionNodeKey); id != 0 {
-				n, err := s.d.Store.FindNodeByID(ctx, id)
+				n, err := s.d.Store.SessionNode(ctx, id, s.d.Sessions.GetInt64(ctx, sessionEpochKey))
 				switch {
-				case err == nil && n.Active:
+				case err == nil:
 					ctx = withNode(ctx, n)
-				case err == nil || errors.Is(err, community.ErrNotFound):
-					// Deactivated or gone since signing in: the session ends here.
+				case errors.Is(err, community.ErrUnauthorized):
+					// Deactivated, or signed out everywhere, since signing
+					// in: the session ends here.
 					_ = s.d.Sessions.Destroy(ctx)
 				default:
 					s.failErr(w, r, err)
@@ -111,7 +130,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(audit.WithAddress(r.Context(), clientAddress(r))))
 	})
 }
 
@@ -131,15 +150,22 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 // signIn starts a browser session for n with a fresh session token, so that a
-// token planted before signing in (session fixation) is worth nothing.
+// token planted before signing in (session fixation) is worth nothing, and a
+// fresh absolute lifetime (SESSION_LIFETIME). The session records the node's
+// session epoch: ending every session of the node raises it.
 func (s *Server) signIn(ctx context.Context, n community.Node) error {
 	if s.d.Sessions == nil {
 		return nil
+	}
+	epoch, err := s.d.Store.SessionEpoch(ctx, n.ID)
+	if err != nil {
+		return err
 	}
 	if err := s.d.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	s.d.Sessions.Put(ctx, sessionNodeKey, n.ID)
+	s.d.Sessions.Put(ctx, sessionEpochKey, epoch)
 	return nil
 }
 
@@ -152,11 +178,62 @@ func (s *Server) endSession(ctx context.Context) error {
 	return s.d.Sessions.Destroy(ctx)
 }
 
+// AuthNotifier tells every instance, this one included, that sessions or
+// tokens of a node ended (implemented over NATS by bus.AuthNotices).
+type AuthNotifier interface {
+	Publish(bus.AuthEnded) error
+}
+
+// ended acts on sessions or tokens of a node that ended here, on this instance
+// at once and on the others through Deps.AuthNotices. The database already
+// refuses the ended credentials everywhere; the notice makes every instance
+// close the node's live streams and forget its cached tokens now, instead of
+// when the stream's client next asks.
+func (s *Server) ended(e bus.AuthEnded) {
+	e.From = s.d.Instance
+	s.act(e)
+	if s.d.AuthNotices == nil {
+		return
+	}
+	if err := s.d.AuthNotices.Publish(e); err != nil {
+		// The others find out at the next database lookup of the credential.
+		s.d.Logger.Warn("auth notice not sent", "node", e.Node, "err", err)
+	}
+}
+
+// AuthEnded acts on a notice from any instance (bus.SubjectAuthEnded): the
+// node's cached tokens are forgotten (or the one token revoked) and its live
+// streams on this instance are closed — a stream is bound to the credentials
+// it was opened with, and cannot tell which ended, so every stream of the node
+// closes and clients whose credentials still work reconnect.
+func (s *Server) AuthEnded(e bus.AuthEnded) {
+	if e.From == s.d.Instance {
+		return // acted on when it happened
+	}
+	s.act(e)
+}
+
+func (s *Server) act(e bus.AuthEnded) {
+	if s.tokens != nil {
+		if e.TokenID != 0 && !e.All {
+			s.tokens.forgetTokenID(e.TokenID)
+		} else {
+			s.tokens.forgetNode(e.Node)
+		}
+	}
+	if n := s.EndNodeStreams(e.Node); n > 0 {
+		s.d.Logger.Debug("live streams ended: sessions ended", "node", e.Node, "streams", n)
+	}
+}
+
 func (s *Server) openRegistration() bool { return s.d.Registration == "open" }
 
 func (s *Server) mountAuth(r chi.Router) {
+	// Password sign-ins are limited per client address, across instances
+	// (web/ratelimit.go); sign-up is not: see SigninAddressLimit.
+	limit := s.signinLimiter()
 	r.Post("/api/v1/signup", s.apiSignup)
-	r.Post("/api/v1/login", s.apiLogin)
+	r.With(limit).Post("/api/v1/login", s.apiLogin)
 	r.Post("/api/v1/logout", s.apiLogout)
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireNode)
@@ -177,7 +254,7 @@ func (s *Server) mountAuth(r chi.Router) {
 	r.Get("/signup", s.signupPage)
 	r.Post("/signup", s.signupSubmit)
 	r.Get("/signin", s.signinPage)
-	r.Post("/signin", s.signinSubmit)
+	r.With(limit).Post("/signin", s.signinSubmit)
 	r.Post("/signout", s.signout)
 }
 
@@ -231,12 +308,16 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	n, err := s.d.Store.Authenticate(r.Context(), req.Email, req.Password)
-	if errors.Is(err, community.ErrUnauthorized) {
+	n, err := s.d.Store.SignIn(r.Context(), req.Email, req.Password)
+	var delayed *community.ThrottledError
+	switch {
+	case errors.As(err, &delayed):
+		s.tooMany(w, r, delayed.RetryAfter, accountDelayMessage(delayed.RetryAfter))
+		return
+	case errors.Is(err, community.ErrUnauthorized):
 		s.fail(w, r, http.StatusUnauthorized, badCredentials)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.failErr(w, r, err)
 		return
 	}
@@ -253,21 +334,57 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiLogout ends the session and revokes the bearer token the request came
-// with. Logging out twice is not an error.
+// with; with {"everywhere": true} it ends every session and revokes every
+// token of the node, on every instance. Logging out twice is not an error.
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if id, ok := currentTokenID(r); ok {
-		n, _ := currentNode(r)
-		if err := s.d.Store.RevokeAccessToken(r.Context(), n.ID, id); err != nil && !errors.Is(err, community.ErrNotFound) {
+	var req struct {
+		Everywhere bool `json:"everywhere"`
+	}
+	// The body is optional: a plain logout needs no fields.
+	if r.ContentLength != 0 && !s.decodeJSON(w, r, &req) {
+		return
+	}
+	n, signedIn := currentNode(r)
+	if req.Everywhere {
+		if !signedIn {
+			s.fail(w, r, http.StatusUnauthorized, "Sign in first: signing out everywhere needs to know who you are.")
+			return
+		}
+		if !s.signOutEverywhere(w, r, n) {
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	tokenID, byToken := currentTokenID(r)
+	if byToken {
+		if err := s.d.Store.RevokeAccessToken(r.Context(), n.ID, tokenID); err != nil && !errors.Is(err, community.ErrNotFound) {
 			s.failErr(w, r, err)
 			return
 		}
-		forgetToken(r, id)
 	}
 	if err := s.endSession(r.Context()); err != nil {
 		s.failErr(w, r, err)
 		return
 	}
+	if signedIn {
+		s.record(r, audit.ActionSignout, map[string]any{"token": tokenID})
+		s.ended(bus.AuthEnded{Node: n.ID, TokenID: tokenID})
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// signOutEverywhere ends every session and token of n (this browser's session
+// too) and tells every instance. On failure it has answered.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request, n community.Node) bool {
+	if err := s.d.Store.EndSessions(r.Context(), n.ID); err != nil {
+		s.failErr(w, r, err)
+		return false
+	}
+	// The row is gone already; this expires the cookie.
+	_ = s.endSession(r.Context())
+	s.ended(bus.AuthEnded{Node: n.ID, All: true})
+	return true
 }
 
 func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
@@ -310,15 +427,8 @@ func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	forgetToken(r, id)
+	s.ended(bus.AuthEnded{Node: n.ID, TokenID: id})
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// forgetToken drops a revoked token from this instance's token cache.
-func forgetToken(r *http.Request, id int64) {
-	if c := tokenCacheFrom(r.Context()); c != nil {
-		c.forgetTokenID(id)
-	}
 }
 
 func (s *Server) apiCreateInvite(w http.ResponseWriter, r *http.Request) {
@@ -349,14 +459,22 @@ func (s *Server) apiGrantSteward(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// apiDeactivate ends a node's access; the store deletes its sessions and
+// revokes its tokens, and every instance closes its live streams.
 func (s *Server) apiDeactivate(w http.ResponseWriter, r *http.Request) {
 	n, _ := currentNode(r)
-	if err := s.d.Store.Deactivate(r.Context(), n.ID, chi.URLParam(r, "handle")); err != nil {
+	handle := chi.URLParam(r, "handle")
+	if err := s.d.Store.Deactivate(r.Context(), n.ID, handle); err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	if c := tokenCacheFrom(r.Context()); c != nil {
-		c.forgetHandle(chi.URLParam(r, "handle"))
+	target, err := s.d.Store.FindNodeByHandle(r.Context(), strings.TrimPrefix(strings.TrimSpace(handle), "@"))
+	if err != nil {
+		// Deactivated all the same: the other instances refuse it at the
+		// next lookup, without the notice.
+		s.d.Logger.Warn("deactivated node not found for the notice", "handle", handle, "err", err)
+	} else {
+		s.ended(bus.AuthEnded{Node: target.ID, All: true})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -508,17 +626,16 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostFormValue("next"))
 	email := r.PostFormValue("email")
-	n, err := s.d.Store.Authenticate(r.Context(), email, r.PostFormValue("password"))
-	if errors.Is(err, community.ErrUnauthorized) {
-		if next == "/" {
-			next = ""
-		}
-		s.render(w, r, http.StatusUnauthorized, components.SigninPage(components.SigninView{
-			Page: s.page("Sign in", "signin"), Email: email, Next: next, Error: badCredentials,
-		}))
+	n, err := s.d.Store.SignIn(r.Context(), email, r.PostFormValue("password"))
+	var delayed *community.ThrottledError
+	switch {
+	case errors.As(err, &delayed):
+		s.tooMany(w, r, delayed.RetryAfter, accountDelayMessage(delayed.RetryAfter))
 		return
-	}
-	if err == nil {
+	case errors.Is(err, community.ErrUnauthorized):
+		s.renderSignin(w, r, http.StatusUnauthorized, badCredentials)
+		return
+	case err == nil:
 		err = s.signIn(r.Context(), n)
 	}
 	if err != nil {
@@ -528,10 +645,38 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// renderSignin shows the sign-in form again with an error, keeping the email
+// and where to go after (the form has been parsed).
+func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	next := safeNext(r.PostFormValue("next"))
+	if next == "/" {
+		next = ""
+	}
+	s.render(w, r, status, components.SigninPage(components.SigninView{
+		Page: s.page("Sign in", "signin"), Email: r.PostFormValue("email"), Next: next, Error: msg,
+	}))
+}
+
+// signout ends this browser's session, or with everywhere=1 every session and
+// token of the node, on every instance.
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	n, signedIn := currentNode(r)
+	if signedIn && r.PostFormValue("everywhere") != "" {
+		if s.signOutEverywhere(w, r, n) {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		}
+		return
+	}
 	if err := s.endSession(r.Context()); err != nil {
 		s.failErr(w, r, err)
 		return
+	}
+	if signedIn {
+		s.record(r, audit.ActionSignout, nil)
+		s.ended(bus.AuthEnded{Node: n.ID})
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -91,14 +91,12 @@ func (g graphWindow) duration() time.Duration { return time.Duration(g.days) * 2
 // windowParam reads ?window=90d|all (default 90d); anything else is a 422
 // naming the field.
 func (s *Server) windowParam(w http.ResponseWriter, r *http.Request) (graphWindow, bool) {
-	switch r.URL.Query().Get("window") {
-	case "", "90d":
-		return graphWindow{days: 90, name: "90d"}, true
-	case "all":
-		return graphWindow{days: 0, name: "all"}, true
+	win, err := parseWindow(r.URL.Query().Get("window")) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
+		return graphWindow{}, false
 	}
-	s.failField(w, r, http.StatusUnprocessableEntity, "window", "window must be 90d or all.")
-	return graphWindow{}, false
+	return win, true
 }
 
 // snapshot is the current snapshot of a window, or nil before the first.
@@ -919,30 +917,9 @@ const allCommunities = -2
 
 // mapQueryParams parses the filters; a malformed one is a 422 naming it.
 func (s *Server) mapQueryParams(w http.ResponseWriter, r *http.Request) (mapQuery, bool) {
-	win, ok := s.windowParam(w, r)
-	if !ok {
-		return mapQuery{}, false
-	}
-	q := r.URL.Query()
-	mq := mapQuery{win: win, community: allCommunities, focus: strings.TrimSpace(q.Get("focus")), person: strings.TrimSpace(q.Get("person"))}
-	if c := q.Get("community"); c != "" && c != "all" {
-		n, err := strconv.Atoi(c)
-		if err != nil || n < 0 {
-			s.failField(w, r, http.StatusUnprocessableEntity, "community", "community must be the number of a detected community, or all.")
-			return mapQuery{}, false
-		}
-		mq.community = n
-	}
-	switch k := q.Get("kind"); {
-	case k == "" || k == "all":
-	case slices.Contains(community.ConnectionKinds, k):
-		mq.kind = k
-	default:
-		s.failField(w, r, http.StatusUnprocessableEntity, "kind", "kind must be one of "+strings.Join(community.ConnectionKinds, ", ")+" or all.")
-		return mapQuery{}, false
-	}
-	if len(mq.focus) > 200 || len(mq.person) > 200 {
-		s.failField(w, r, http.StatusUnprocessableEntity, "focus", "focus and person take a handle or a name of at most 200 characters.")
+	mq, err := parseMapQuery(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return mapQuery{}, false
 	}
 	return mq, true
@@ -1265,35 +1242,12 @@ func (s *Server) metricsTablePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	sortKey := q.Get("sort")
-	if sortKey == "" {
-		sortKey = "betweenness"
-	}
-	if !slices.ContainsFunc(metricColumns, func(c struct{ key, label string }) bool { return c.key == sortKey }) {
-		s.failField(w, r, http.StatusUnprocessableEntity, "sort", "sort must be betweenness, pagerank, degree, strength or handle.")
+	mt, err := parseMetricsQuery(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return
 	}
-	dir := q.Get("dir")
-	switch dir {
-	case "":
-		dir = "desc"
-		if sortKey == "handle" {
-			dir = "asc"
-		}
-	case "asc", "desc":
-	default:
-		s.failField(w, r, http.StatusUnprocessableEntity, "dir", "dir must be asc or desc.")
-		return
-	}
-	page, ok := s.queryInt(w, r, "page", 1, 1_000_000)
-	if !ok {
-		return
-	}
-	if page < 1 {
-		s.failField(w, r, http.StatusUnprocessableEntity, "page", "page must be 1 or more.")
-		return
-	}
+	sortKey, dir, page := mt.sort, mt.dir, mt.page
 	snap, err := s.snapshot(r.Context(), mq.win)
 	if err != nil {
 		s.failErr(w, r, err)

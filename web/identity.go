@@ -23,7 +23,9 @@ func currentNode(r *http.Request) (community.Node, bool) {
 }
 
 // requireNode lets only signed-in, active nodes through: API clients get a JSON
-// 401, browsers are sent to the sign-in page and brought back after.
+// 401, browsers are sent to the sign-in page and brought back after. Both are
+// authorization denials and written to the audit log (the 401 by auditDenials,
+// the redirect here, since it is no 401 to the eye of the middleware).
 func (s *Server) requireNode(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n, ok := currentNode(r); ok && n.Active {
@@ -34,11 +36,13 @@ func (s *Server) requireNode(next http.Handler) http.Handler {
 			s.fail(w, r, http.StatusUnauthorized, "Sign in first: send a session cookie or an Authorization: Bearer token.")
 			return
 		}
+		s.recordDenial(r, http.StatusSeeOther, "sign_in_required")
 		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 	})
 }
 
-// requireSteward lets only stewards through (after requireNode).
+// requireSteward lets only stewards through (after requireNode); the 403 is
+// written to the audit log by auditDenials.
 func (s *Server) requireSteward(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n, ok := currentNode(r); ok && n.Steward {

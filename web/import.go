@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/web/components"
 )
@@ -119,6 +120,8 @@ func (s *Server) importSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.d.Logger.Info("import done", "people", rep.People, "connections", rep.Connections,
 		"elapsed_ms", rep.Elapsed.Milliseconds())
+	s.record(r, audit.ActionImport, map[string]any{"via": "upload", "people": rep.People, "communities": rep.Communities,
+		"memberships": rep.Memberships, "ties": rep.TiesRead, "connections": rep.Connections})
 	q := url.Values{"done": {"1"}, "seconds": {strconv.FormatFloat(rep.Elapsed.Seconds(), 'f', 2, 64)}}
 	for i, n := range []int{rep.People, rep.Communities, rep.Memberships, rep.TiesRead, rep.SelfLoops,
 		rep.Merged, rep.AlreadyConnected, rep.Connections} {

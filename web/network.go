@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,17 +60,9 @@ func (s *Server) idParam(w http.ResponseWriter, r *http.Request, name, what stri
 
 // queryInt reads an optional non-negative integer query parameter.
 func (s *Server) queryInt(w http.ResponseWriter, r *http.Request, name string, def, max int64) (int64, bool) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return def, true
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 || (max > 0 && n > max) {
-		msg := name + " must be a whole number"
-		if max > 0 {
-			msg += " from 0 to " + strconv.FormatInt(max, 10)
-		}
-		s.failField(w, r, http.StatusUnprocessableEntity, name, msg+".")
+	n, err := parseCount(name, r.URL.Query().Get(name), def, max)
+	if err != nil {
+		s.failParam(w, r, err)
 		return 0, false
 	}
 	return n, true
@@ -214,8 +207,19 @@ func (s *Server) apiCreateShare(w http.ResponseWriter, r *http.Request) {
 	s.createShare(w, r, community.ShareInput{Body: req.Body, Audience: req.Audience, CommunitySlug: req.CommunitySlug})
 }
 
+// ShareCreator writes a new share: the store, or a community.ShareBatcher,
+// which commits concurrent shares in one transaction (one flush of the
+// database's log for many shares).
+type ShareCreator interface {
+	CreateShare(ctx context.Context, author int64, in community.ShareInput) (community.Share, error)
+}
+
 func (s *Server) createShare(w http.ResponseWriter, r *http.Request, in community.ShareInput) {
-	sh, err := s.d.Store.CreateShare(r.Context(), me(r).ID, in)
+	var shares ShareCreator = s.d.Store
+	if s.d.Shares != nil {
+		shares = s.d.Shares
+	}
+	sh, err := shares.CreateShare(r.Context(), me(r).ID, in)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -329,30 +333,26 @@ func page(shares []community.Share, limit int) feedPage {
 }
 
 func (s *Server) apiFeed(w http.ResponseWriter, r *http.Request) {
-	before, ok := s.queryInt(w, r, "before", 0, 0)
-	if !ok {
+	filter, err := parseFeedFilter(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return
 	}
-	limit, ok := s.queryInt(w, r, "limit", 20, 100)
-	if !ok {
-		return
-	}
-	if limit == 0 {
-		limit = 20
-	}
-	q := r.URL.Query()
-	shares, err := s.d.Store.Feed(r.Context(), me(r).ID, community.FeedFilter{
-		Before: before, Limit: int(limit), Community: q.Get("community"), Tag: q.Get("tag"),
-	})
+	shares, err := s.d.Store.Feed(r.Context(), me(r).ID, filter)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, page(shares, int(limit)))
+	s.writeJSON(w, http.StatusOK, page(shares, filter.Limit))
 }
 
 func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
-	res, err := s.d.Store.Search(r.Context(), me(r).ID, r.URL.Query().Get("q"), 20)
+	q, err := parseSearchQuery(r.URL.Query().Get("q"))
+	if err != nil {
+		s.failParam(w, r, err)
+		return
+	}
+	res, err := s.d.Store.Search(r.Context(), me(r).ID, q, 20)
 	if err != nil {
 		s.failErr(w, r, err)
 		return

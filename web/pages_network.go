@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nodecommunity/nodecommunity/internal/asks"
 	"github.com/nodecommunity/nodecommunity/internal/community"
+	"github.com/nodecommunity/nodecommunity/internal/feedback"
 	"github.com/nodecommunity/nodecommunity/web/components"
 )
 
@@ -95,8 +97,13 @@ func (s *Server) composer(r *http.Request, next string) components.Composer {
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	node := me(r)
 	q := r.URL.Query()
-	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
-	filter := community.FeedFilter{Before: before, Limit: 20, Community: q.Get("community"), Tag: q.Get("tag")}
+	filter, err := parseFeedFilter(q) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
+		return
+	}
+	before := filter.Before
+	filter.Limit = 20
 	feed, err := s.d.Store.Feed(r.Context(), node.ID, filter)
 	if err != nil {
 		s.failErr(w, r, err)
@@ -331,7 +338,11 @@ func (s *Server) communityPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	before, err := parseCount("before", r.URL.Query().Get("before"), 0, 0)
+	if err != nil {
+		s.failParam(w, r, err)
+		return
+	}
 	shares, err := s.d.Store.CommunityShares(r.Context(), node.ID, c.ID, before, 20)
 	if err != nil {
 		s.failErr(w, r, err)
@@ -397,7 +408,12 @@ func (s *Server) purposeForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	people, err := s.d.Store.ListPeople(r.Context(), q.Get("after"), q.Get("q"), 48)
+	after, text, err := parsePeopleQuery(q)
+	if err != nil {
+		s.failParam(w, r, err)
+		return
+	}
+	people, err := s.d.Store.ListPeople(r.Context(), after, text, 48)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -455,9 +471,16 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query().Get("q")
+	q, err := parseSearchQuery(r.URL.Query().Get("q"))
 	v := components.SearchView{Page: s.page("Search", "search"), Q: q}
-	if strings.TrimSpace(q) != "" {
+	var pe *paramError
+	if errors.As(err, &pe) {
+		// Shown on the search page itself, with the query to correct.
+		v.Q, v.Error = strings.ToValidUTF8(r.URL.Query().Get("q"), "\uFFFD"), pe.Message
+		s.render(w, r, http.StatusUnprocessableEntity, components.Search(v))
+		return
+	}
+	if q != "" {
 		res, err := s.d.Store.Search(r.Context(), me(r).ID, q, 20)
 		var ve *community.ValidationError
 		switch {
@@ -479,85 +502,151 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // livePage is the dashboard's stream, resumable like the JSON one: new shares
-// as rendered cards (event "share"), connection requests to answer ("notice"),
-// and every few seconds who of the node's connections is online ("online").
+// as rendered cards (event "share"), notices ("notice": connection requests to
+// answer, marks on shares, feedback asked, asks routed to the node) and, when
+// it changes, who of the node's connections is online ("online", checked every
+// few seconds). Every fragment is rendered once per instance and event (see
+// dashboardFormat), so the stream is served by the writers' pool.
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
-	node := me(r)
-	write := func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
-		id := strconv.FormatUint(ev.Seq, 10)
-		var buf bytes.Buffer
+	s.hub.dashboard.once.Do(func() { s.hub.dashboard.format = s.dashboardFormat() })
+	s.streamEvents(w, r, streamSpec{format: s.hub.dashboard.format})
+}
+
+// dashboardFormat renders events for the dashboard's stream. A fragment is
+// the same for every viewer except a notice addressed to one node (the
+// connection request's recipient, the ask's candidate, the thread's author):
+// that node gets the rendering of variant 1, everyone else variant 0.
+func (s *Server) dashboardFormat() *streamFormat {
+	return &streamFormat{
+		slot:   formatDashboard,
+		online: true,
+		variant: func(ev *liveEvent, viewer int64) int {
+			if dashboardAddressee(ev) == viewer {
+				return 1
+			}
+			return 0
+		},
+		render: func(ev *liveEvent, variant int, b *bytes.Buffer) {
+			var frame bytes.Buffer
+			if s.renderDashboardEvent(ev, variant == 1, &frame) == nil && frame.Len() > 0 {
+				b.Write(frame.Bytes())
+				return
+			}
+			// Keep the id moving so a reconnect resumes after it.
+			_ = writeSSE(b, strconv.FormatUint(ev.Seq, 10), "skip", "")
+		},
+	}
+}
+
+// dashboardAddressee is the node a dashboard notice is for (0: none), decoded
+// once per event.
+func dashboardAddressee(ev *liveEvent) int64 {
+	ev.addresseeOnce.Do(func() {
 		switch ev.Event.Type {
-		case "share.created":
-			var sh community.Share
-			if err := json.Unmarshal(ev.Event.Object, &sh); err != nil {
-				return nil
-			}
-			if err := components.Share(shareCard(sh, 0)).Render(r.Context(), &buf); err != nil {
-				return err
-			}
-			return writeSSE(w, id, "share", buf.String())
-		case "thread.requested", "thread.reminder":
-			return s.writeFeedbackNotice(w, r, id, ev)
 		case "connection.requested":
 			var c struct {
-				FromNode int64  `json:"from_node"`
-				ToNode   int64  `json:"to_node"`
-				Kind     string `json:"kind"`
+				ToNode int64 `json:"to_node"`
 			}
-			if json.Unmarshal(ev.Event.Object, &c) == nil && c.ToNode == node.ID {
-				if from, err := s.d.Store.FindNodeByID(r.Context(), c.FromNode); err == nil {
-					n := components.Notice{Who: components.PersonLink{Handle: from.Handle, DisplayName: from.DisplayName}, Kind: c.Kind}
-					if err := components.ConnectionNotice(n).Render(r.Context(), &buf); err != nil {
-						return err
-					}
-					return writeSSE(w, id, "notice", buf.String())
-				}
-			}
-		case "share.marked":
-			var m struct {
-				ShareID           int64  `json:"share_id"`
-				Change            string `json:"change"`
-				Verdict           string `json:"verdict"`
-				By                string `json:"by"`
-				DisputedByNetwork bool   `json:"disputed_by_network"`
-				LabelChanged      bool   `json:"label_changed"`
-			}
-			if json.Unmarshal(ev.Event.Object, &m) == nil {
-				n := components.MarkNotice{ShareID: m.ShareID, By: m.By, Labelled: m.DisputedByNetwork, Label: m.LabelChanged}
-				if m.Change == "marked" {
-					n.Verdict = m.Verdict
-				}
-				if err := components.ShareMarkNotice(n).Render(r.Context(), &buf); err != nil {
-					return err
-				}
-				return writeSSE(w, id, "notice", buf.String())
-			}
+			_ = json.Unmarshal(ev.Event.Object, &c)
+			ev.addressee = c.ToNode
 		case "ask.routed":
-			var a asks.RoutedEvent
-			if json.Unmarshal(ev.Event.Object, &a) == nil && a.NodeID == node.ID {
-				n := components.AskNotice{AskID: a.Ask.ID, Title: a.Ask.Title, AskerName: a.Ask.Asker.DisplayName,
-					Reason: a.Route.Reason, Path: a.Route.Path}
-				if a.Route.Via != "" {
-					n.PassedOnBy = "@" + a.Route.Via
-				}
-				if err := components.AskRoutedNotice(n).Render(r.Context(), &buf); err != nil {
-					return err
-				}
-				return writeSSE(w, id, "notice", buf.String())
+			var a struct {
+				NodeID int64 `json:"node_id"`
 			}
+			_ = json.Unmarshal(ev.Event.Object, &a)
+			ev.addressee = a.NodeID
+		case "thread.requested", "thread.reminder":
+			var n feedback.RequestNotice
+			_ = json.Unmarshal(ev.Event.Object, &n)
+			ev.addressee = n.Thread.Author.ID
 		}
-		// Keep the id moving so a reconnect resumes after it.
-		return writeSSE(w, id, "skip", "")
-	}
-	online := &ticker{every: 5 * time.Second, fn: func(w http.ResponseWriter, r *http.Request) error {
-		list := s.onlineConnections(r, node.ID)
-		var buf bytes.Buffer
-		if err := components.OnlineList(list).Render(r.Context(), &buf); err != nil {
+		if ev.addressee == 0 {
+			ev.addressee = -1 // no node has id -1: nobody gets variant 1
+		}
+	})
+	return ev.addressee
+}
+
+// renderDashboardEvent writes ev's fragment for the dashboard; nothing for an
+// event the dashboard does not show. addressed is true for the rendering of
+// the node the event is addressed to.
+func (s *Server) renderDashboardEvent(ev *liveEvent, addressed bool, b *bytes.Buffer) error {
+	id := strconv.FormatUint(ev.Seq, 10)
+	// Rendered once for every stream: no request's context, and the lookups
+	// get a deadline of their own.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var buf bytes.Buffer
+	switch ev.Event.Type {
+	case "share.created":
+		var sh community.Share
+		if err := json.Unmarshal(ev.Event.Object, &sh); err != nil {
+			return nil
+		}
+		if err := components.Share(shareCard(sh, 0)).Render(ctx, &buf); err != nil {
 			return err
 		}
-		return writeSSE(w, "", "online", buf.String())
-	}}
-	s.streamEvents(w, r, write, online)
+		return writeSSE(b, id, "share", buf.String())
+	case "thread.requested", "thread.reminder":
+		var viewer int64 // the thread's author sees it as theirs
+		if addressed {
+			viewer = dashboardAddressee(ev)
+		}
+		return writeFeedbackNotice(ctx, b, id, ev, viewer)
+	case "connection.requested":
+		var c struct {
+			FromNode int64  `json:"from_node"`
+			ToNode   int64  `json:"to_node"`
+			Kind     string `json:"kind"`
+		}
+		if !addressed || s.d.Store == nil || json.Unmarshal(ev.Event.Object, &c) != nil {
+			return nil
+		}
+		from, err := s.d.Store.FindNodeByID(ctx, c.FromNode)
+		if err != nil {
+			return nil
+		}
+		n := components.Notice{Who: components.PersonLink{Handle: from.Handle, DisplayName: from.DisplayName}, Kind: c.Kind}
+		if err := components.ConnectionNotice(n).Render(ctx, &buf); err != nil {
+			return err
+		}
+		return writeSSE(b, id, "notice", buf.String())
+	case "share.marked":
+		var m struct {
+			ShareID           int64  `json:"share_id"`
+			Change            string `json:"change"`
+			Verdict           string `json:"verdict"`
+			By                string `json:"by"`
+			DisputedByNetwork bool   `json:"disputed_by_network"`
+			LabelChanged      bool   `json:"label_changed"`
+		}
+		if json.Unmarshal(ev.Event.Object, &m) != nil {
+			return nil
+		}
+		n := components.MarkNotice{ShareID: m.ShareID, By: m.By, Labelled: m.DisputedByNetwork, Label: m.LabelChanged}
+		if m.Change == "marked" {
+			n.Verdict = m.Verdict
+		}
+		if err := components.ShareMarkNotice(n).Render(ctx, &buf); err != nil {
+			return err
+		}
+		return writeSSE(b, id, "notice", buf.String())
+	case "ask.routed":
+		var a asks.RoutedEvent
+		if !addressed || json.Unmarshal(ev.Event.Object, &a) != nil {
+			return nil
+		}
+		n := components.AskNotice{AskID: a.Ask.ID, Title: a.Ask.Title, AskerName: a.Ask.Asker.DisplayName,
+			Reason: a.Route.Reason, Path: a.Route.Path}
+		if a.Route.Via != "" {
+			n.PassedOnBy = "@" + a.Route.Via
+		}
+		if err := components.AskRoutedNotice(n).Render(ctx, &buf); err != nil {
+			return err
+		}
+		return writeSSE(b, id, "notice", buf.String())
+	}
+	return nil
 }
 
 // onlineConnections lists node's accepted connections that have a live stream

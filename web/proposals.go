@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -114,21 +115,13 @@ func (s *Server) apiGetProposal(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListProposals(w http.ResponseWriter, r *http.Request) {
-	before, ok := s.queryInt(w, r, "before", 0, 0)
-	if !ok {
+	filter, err := parseProposalFilter(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return
 	}
-	limit, ok := s.queryInt(w, r, "limit", 20, 100)
-	if !ok {
-		return
-	}
-	if limit == 0 {
-		limit = 20
-	}
-	q := r.URL.Query()
-	list, err := s.d.Feedback.ListProposals(r.Context(), me(r).ID, feedback.ProposalFilter{
-		Community: q.Get("community"), Status: q.Get("status"), Before: before, Limit: int(limit),
-	})
+	limit := filter.Limit
+	list, err := s.d.Feedback.ListProposals(r.Context(), me(r).ID, filter)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -215,7 +208,11 @@ func (s *Server) communityDecisions(r *http.Request, c community.Community) comp
 
 func (s *Server) proposalsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	before, err := parseCount("before", q.Get("before"), 0, 0)
+	if err != nil {
+		s.failParam(w, r, err)
+		return
+	}
 	status := q.Get("status")
 	if status != feedback.ProposalOpen && status != feedback.ProposalClosed {
 		status = ""
@@ -539,7 +536,7 @@ func (s *Server) proposalLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	render := func(w http.ResponseWriter, r *http.Request, eventID string, closed bool) error {
+	render := func(w io.Writer, r *http.Request, eventID string, closed bool) error {
 		p, err := s.d.Feedback.FindProposal(r.Context(), node.ID, id)
 		if err != nil {
 			return err // gone or unreadable: end the stream; the browser reconnects
@@ -560,7 +557,9 @@ func (s *Server) proposalLive(w http.ResponseWriter, r *http.Request) {
 		}
 		return writeSSE(w, eventID, "results", buf.String())
 	}
-	write := func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
+	// Rendered per viewer from a fresh read (hidden results, one's own vote),
+	// so this stream is written by its own goroutine.
+	write := func(w io.Writer, r *http.Request, ev *liveEvent) error {
 		eventID := strconv.FormatUint(ev.Seq, 10)
 		if proposalEventTypes[ev.Event.Type] {
 			var obj struct {
@@ -573,8 +572,8 @@ func (s *Server) proposalLive(w http.ResponseWriter, r *http.Request) {
 		// Keep the id moving so a reconnect resumes after it.
 		return writeSSE(w, eventID, "skip", "")
 	}
-	refresh := &ticker{every: 30 * time.Second, fn: func(w http.ResponseWriter, r *http.Request) error {
+	refresh := &ticker{every: 30 * time.Second, fn: func(w io.Writer, r *http.Request) error {
 		return render(w, r, "", false)
 	}}
-	s.streamEvents(w, r, write, refresh)
+	s.streamEvents(w, r, streamSpec{write: write, tick: refresh})
 }

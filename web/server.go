@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/nodecommunity/nodecommunity/internal/asks"
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/feedback"
@@ -57,12 +58,25 @@ type Deps struct {
 	// MinGroupSize is MIN_GROUP_SIZE: no aggregate describes fewer people.
 	MinGroupSize int
 	Viewing      Viewing // who has which thread open, cluster-wide (nil: nobody shown)
+	SSO          *SSO    // single sign-on with OpenID Connect, web/oidc.go (nil: off)
+	// Audit is the audit log (web/audit.go; nil: nothing is recorded and
+	// /audit answers 503).
+	Audit *audit.Store
+	// AuthNotices tells every instance that a node's sessions or tokens ended
+	// (web/auth.go; nil: only this instance acts at once, the others on their
+	// next database lookup).
+	AuthNotices AuthNotifier
+	// Shares writes new shares: a community.ShareBatcher commits concurrent
+	// ones together (nil: Store writes each alone). web/network.go.
+	Shares ShareCreator
 }
 
 // Server holds the router and the live streams of one instance.
 type Server struct {
 	d        Deps
 	handler  http.Handler
+	router   chi.Routes  // for Routes (web/routes.go): the table the authorization tests walk
+	tokens   *tokenCache // bearer tokens recently resolved (web/tokencache.go)
 	streams  *streams
 	hub      *hub
 	draining atomic.Bool
@@ -85,14 +99,18 @@ func New(d Deps) *Server {
 	r.Use(middleware.RequestID)
 	r.Use(middleware.GetHead)
 	r.Use(s.logRequests)
+	r.Use(observeRequests)
 	r.Use(s.recoverPanics)
 	r.Use(securityHeaders)
+	r.Use(s.checkInput) // web/limits.go: bodies bounded (413), text without NUL or bad UTF-8 (422)
 	r.Use(s.authenticate)
+	r.Use(s.offerSSO)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	r.Get(metricsPath, serveMetrics().ServeHTTP) // unauthenticated, no personal data: see web/metrics.go
 	r.Handle("/static/*", static.Handler())
 
 	// Streams live as long as the client stays; everything else gets a deadline.
@@ -114,11 +132,15 @@ func New(d Deps) *Server {
 		s.mountMarks(r)
 		s.mountProposals(r)
 		s.mountAsks(r)
+		s.mountOIDC(r)
+		s.mountAudit(r)
+		s.mountPrivacy(r)
 	})
 
 	// Cross-origin unsafe requests are refused before any handler runs.
 	csrf := http.NewCrossOriginProtection()
 	s.handler = csrf.Handler(r)
+	s.router = r
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,22 +124,13 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) {
 // apiListThreads is GET /api/v1/threads?community&status&scope&q&before&limit:
 // the threads the caller may read, newest first, with unread counts.
 func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	before, ok := s.queryInt(w, r, "before", 0, 0)
-	if !ok {
+	filter, err := parseThreadFilter(r.URL.Query()) // web/params.go
+	if err != nil {
+		s.failParam(w, r, err)
 		return
 	}
-	limit, ok := s.queryInt(w, r, "limit", 20, 100)
-	if !ok {
-		return
-	}
-	if limit == 0 {
-		limit = 20
-	}
-	list, err := s.d.Feedback.ListThreads(r.Context(), me(r).ID, feedback.ThreadFilter{
-		Community: q.Get("community"), Status: q.Get("status"), Scope: q.Get("scope"), Q: q.Get("q"),
-		Before: before, Limit: int(limit),
-	})
+	limit := filter.Limit
+	list, err := s.d.Feedback.ListThreads(r.Context(), me(r).ID, filter)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -686,11 +678,9 @@ func (s *Server) editReplyForm(w http.ResponseWriter, r *http.Request) {
 
 // writeSSEID moves the browser's last event id past an event this stream does
 // not show, without dispatching anything, so a reconnect resumes after it.
-func writeSSEID(w http.ResponseWriter, id string) error {
-	if _, err := fmt.Fprintf(w, "id: %s\n\n", id); err != nil {
-		return err
-	}
-	return http.NewResponseController(w).Flush()
+func writeSSEID(w io.Writer, id string) error {
+	_, err := io.WriteString(w, "id: "+id+"\n\n")
+	return err
 }
 
 // threadLive is GET /threads/{id}/live: one thread's events as HTML fragments
@@ -713,7 +703,9 @@ func (s *Server) threadLive(w http.ResponseWriter, r *http.Request) {
 		defer leave()
 	}
 
-	write := func(w http.ResponseWriter, r *http.Request, ev liveEvent) error {
+	// Fragments are rendered per viewer from fresh reads (own reactions,
+	// marking replies read), so this stream is written by its own goroutine.
+	write := func(w io.Writer, r *http.Request, ev *liveEvent) error {
 		seq := strconv.FormatUint(ev.Seq, 10)
 		if !strings.HasPrefix(ev.Event.Type, "thread.") {
 			return writeSSEID(w, seq)
@@ -790,28 +782,29 @@ func (s *Server) threadLive(w http.ResponseWriter, r *http.Request) {
 		}
 		return writeSSEID(w, seq)
 	}
-	viewing := &ticker{every: s.d.LiveInterval, fn: func(w http.ResponseWriter, r *http.Request) error {
+	viewing := &ticker{every: s.d.LiveInterval, fn: func(w io.Writer, r *http.Request) error {
 		var buf bytes.Buffer
 		if err := components.ViewingList(personLinks(s.threadViewers(r.Context(), id)), node.Handle).Render(r.Context(), &buf); err != nil {
 			return err
 		}
 		return writeSSE(w, "", "viewing", buf.String())
 	}}
-	s.streamEvents(w, r, write, viewing)
+	s.streamEvents(w, r, streamSpec{write: write, tick: viewing})
 }
 
 // writeFeedbackNotice renders thread.requested and thread.reminder on the
 // dashboard's stream: a notice, and for a new request the item for "Feedback
-// asked of you".
-func (s *Server) writeFeedbackNotice(w http.ResponseWriter, r *http.Request, id string, ev liveEvent) error {
+// asked of you". viewer is whom it is rendered for (0: anyone but the
+// thread's author).
+func writeFeedbackNotice(ctx context.Context, w io.Writer, id string, ev *liveEvent, viewer int64) error {
 	var n feedback.RequestNotice
 	if err := json.Unmarshal(ev.Event.Object, &n); err != nil {
 		return writeSSEID(w, id)
 	}
 	var buf bytes.Buffer
 	if ev.Event.Type == "thread.requested" {
-		item := threadItem(feedback.ThreadItem{Thread: n.Thread, AskedOfMe: true}, me(r).ID)
-		if err := components.FeedbackRequestItem(item).Render(r.Context(), &buf); err != nil {
+		item := threadItem(feedback.ThreadItem{Thread: n.Thread, AskedOfMe: true}, viewer)
+		if err := components.FeedbackRequestItem(item).Render(ctx, &buf); err != nil {
 			return err
 		}
 		if err := writeSSE(w, "", "feedback-request", buf.String()); err != nil {
@@ -823,7 +816,7 @@ func (s *Server) writeFeedbackNotice(w http.ResponseWriter, r *http.Request, id 
 		ThreadID: n.Thread.ID, Title: n.Thread.Title, Reminder: ev.Event.Type == "thread.reminder",
 		From: components.PersonLink{Handle: n.Thread.Author.Handle, DisplayName: n.Thread.Author.DisplayName},
 	}
-	if err := components.FeedbackNotice(nv).Render(r.Context(), &buf); err != nil {
+	if err := components.FeedbackNotice(nv).Render(ctx, &buf); err != nil {
 		return err
 	}
 	return writeSSE(w, id, "notice", buf.String())

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -20,8 +19,9 @@ import (
 // deactivated, during an outage (necessarily on an instance that could reach
 // the database) keeps working on instances that cached it until the entry
 // expires (TokenCacheTTL) or the database returns. Revocation and
-// deactivation through this instance drop its own entries at once; other
-// instances learn on their next successful lookup.
+// deactivation drop the entries at once on every instance that hears of it
+// over NATS (bus.SubjectAuthEnded, see Server.AuthEnded); an instance cut off
+// from NATS as well learns on its next successful lookup.
 //
 // Entries are keyed by a hash of the token, so the cache holds no usable
 // secret, and the cache is bounded (TokenCacheSize).
@@ -119,12 +119,13 @@ func (c *tokenCache) forgetTokenID(id int64) {
 	}
 }
 
-// forgetHandle drops every entry of a deactivated node.
-func (c *tokenCache) forgetHandle(handle string) {
+// forgetNode drops every entry of a node whose sessions and tokens ended
+// (signed out everywhere, or deactivated).
+func (c *tokenCache) forgetNode(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, e := range c.m {
-		if e.node.Handle == handle {
+		if e.node.ID == id {
 			delete(c.m, k)
 		}
 	}
@@ -134,18 +135,4 @@ func (c *tokenCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
-}
-
-// The cache belongs to the authenticate middleware (one per Server) and rides
-// on the request context to the handlers that must invalidate it (logout,
-// revoke, deactivate).
-type tokenCacheKey struct{}
-
-func withTokenCache(ctx context.Context, c *tokenCache) context.Context {
-	return context.WithValue(ctx, tokenCacheKey{}, c)
-}
-
-func tokenCacheFrom(ctx context.Context) *tokenCache {
-	c, _ := ctx.Value(tokenCacheKey{}).(*tokenCache)
-	return c
 }

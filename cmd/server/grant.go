@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
 	"github.com/nodecommunity/nodecommunity/internal/db"
@@ -38,6 +39,16 @@ func grantCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	n, err := community.NewStore(pool).SetCapability(ctx, 0, *handle, *capability, !*revoke)
 	if err != nil {
 		return err
+	}
+	// Capability changes are audited wherever they are made; here the actor
+	// is the operator at the command line (no node).
+	action := "grant_" + *capability
+	if *revoke {
+		action = "revoke_" + *capability
+	}
+	if err := audit.NewStore(pool).Add(ctx, audit.Record{Action: action, Address: "cli",
+		Detail: map[string]any{"handle": n.Handle, "node": n.ID, "via": "server grant"}}); err != nil {
+		return fmt.Errorf("@%s: the change is made, but not recorded in the audit log: %w", n.Handle, err)
 	}
 	verb := "now has"
 	if *revoke {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
 	"github.com/nodecommunity/nodecommunity/internal/db"
@@ -73,8 +74,18 @@ func importCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return err
 	}
 	log.Info("import done", "people", rep.People, "connections", rep.Connections, "elapsed", rep.Elapsed)
+	// The import is done; a failed audit row is reported, not undone.
+	if err := audit.NewStore(pool).Add(ctx, audit.Record{Action: audit.ActionImport, Address: "cli", Detail: importAuditDetail(rep, "server import")}); err != nil {
+		log.Error("audit", "action", audit.ActionImport, "err", err)
+	}
 	printImportReport(out, rep, *nodesPath, *edgesPath)
 	return nil
+}
+
+// importAuditDetail is what the audit log keeps of an import: its counts.
+func importAuditDetail(rep community.ImportReport, via string) map[string]any {
+	return map[string]any{"via": via, "people": rep.People, "communities": rep.Communities,
+		"memberships": rep.Memberships, "ties": rep.TiesRead, "connections": rep.Connections}
 }
 
 func printImportReport(out io.Writer, rep community.ImportReport, nodesPath, edgesPath string) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodecommunity/nodecommunity/internal/config"
+	"github.com/nodecommunity/nodecommunity/internal/db"
 	"github.com/nodecommunity/nodecommunity/internal/testenv"
 )
 
@@ -130,21 +132,33 @@ func TestMigrateCommand(t *testing.T) {
 		err := run(context.Background(), append([]string{"migrate"}, args...), env, &out, &logs)
 		return strings.TrimSpace(out.String()), err
 	}
+	// Every migration is undone one step at a time, whatever their number.
+	latest, err := db.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func(v uint) string { return fmt.Sprintf("schema version %d of %d", v, latest) }
 	steps := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "schema version 0 of 5"},
-		{[]string{"up"}, "schema version 5 of 5"},
-		{[]string{"down"}, "schema version 4 of 5"},
-		{[]string{"down"}, "schema version 3 of 5"},
-		{[]string{"down"}, "schema version 2 of 5"},
-		{[]string{"down"}, "schema version 1 of 5"},
-		{[]string{"down"}, "schema version 0 of 5"},
-		{[]string{"up"}, "schema version 5 of 5"},
-		{[]string{"down", "all"}, "schema version 0 of 5"},
-		{[]string{"up"}, "schema version 5 of 5"},
+		{[]string{"status"}, version(0)},
+		{[]string{"up"}, version(latest)},
 	}
+	for v := latest; v > 0; v-- {
+		steps = append(steps, struct {
+			args []string
+			want string
+		}{[]string{"down"}, version(v - 1)})
+	}
+	steps = append(steps, []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up"}, version(latest)},
+		{[]string{"down", "all"}, version(0)},
+		{[]string{"up"}, version(latest)},
+	}...)
 	for _, s := range steps {
 		got, err := migrate(s.args...)
 		if err != nil || got != s.want {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodecommunity/nodecommunity/internal/asks"
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 	"github.com/nodecommunity/nodecommunity/internal/bus"
 	"github.com/nodecommunity/nodecommunity/internal/community"
 	"github.com/nodecommunity/nodecommunity/internal/config"
@@ -90,6 +91,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer viewing.Close()
 
+	// Sign-outs and deactivations reach every instance at once (core NATS):
+	// each closes the node's live streams and forgets its cached tokens.
+	authNotices := bus.NewAuthNotices(b.Conn())
+	defer authNotices.Close()
+
 	askStore := asks.NewStore(pool, store)
 	feedbackStore := feedback.NewStore(pool, store)
 	var site *web.Server
@@ -99,6 +105,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Instance: cfg.InstanceName,
 		Members:  members,
 		Store:    store,
+		// Concurrent shares are committed together (group commit).
+		Shares:   community.NewShareBatcher(store),
 		Feedback: feedbackStore,
 		Asks:     askStore,
 		Sessions: newSessionManager(pool, cfg),
@@ -120,7 +128,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		},
 		LiveInterval: cfg.Heartbeat,
 		Viewing:      viewing,
+		Audit:        audit.NewStore(pool),
+		AuthNotices:  authNotices,
+		SSO:          newSSO(cfg.OIDC),
 	})
+	if err := authNotices.Subscribe(site.AuthEnded); err != nil {
+		ln.Close()
+		return fmt.Errorf("nats: %w", err)
+	}
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
 	defer func() { stopBackground(); background.Wait() }()
@@ -133,6 +148,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	})
 	background.Go(func() { store.RelayOutbox(bg, time.Second, 2*time.Second) })
+	// Retention: metadata past INTERACTION_RETENTION is purged at start and
+	// hourly by every instance, in small batches none waits for another's.
+	background.Go(func() { store.RunPurge(bg, cfg.InteractionRetention, community.PurgeEvery, log) })
+	// Single sign-on: discovering the provider now saves the first sign-in
+	// the wait; if it is down, that sign-in tries again (start-up does not fail).
+	background.Go(func() { site.WarmSSO(bg) })
 	// Network analytics: every instance looks, one (holding the lock) computes.
 	recompute := &graph.Recomputer{Store: graphs, Every: 5 * time.Second, Debounce: 30 * time.Second,
 		Compute: func(ctx context.Context, window int, prev *graph.Snapshot) (*graph.Snapshot, error) {
@@ -213,4 +234,15 @@ func streamReplicas(cfg config.Config) int {
 		}
 	}
 	return min(n, 3)
+}
+
+// newSSO is the web layer's single sign-on settings (nil when OIDC_ISSUER is unset).
+func newSSO(c config.OIDC) *web.SSO {
+	if !c.Enabled() {
+		return nil
+	}
+	return &web.SSO{
+		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: c.RedirectURL,
+		EmailDomains: c.EmailDomains, ProviderName: c.ProviderName,
+	}
 }

@@ -43,8 +43,11 @@ func newSessionManager(pool *pgxpool.Pool, cfg config.Config) *scs.SessionManage
 	return m
 }
 
-// sweepingStore deletes expired sessions at most once per interval, on the back
-// of a commit: no goroutine to start or stop, and an idle instance does no work.
+// sweepingStore is pgxstore that also records each session's node (the
+// sessions.node_id column, so that every session of a node can be deleted at
+// once: web/auth.go, community.Store.EndSessions) and deletes expired sessions
+// at most once per interval, on the back of a commit: no goroutine to start or
+// stop, and an idle instance does no work.
 type sweepingStore struct {
 	*pgxstore.PostgresStore
 	pool  *pgxpool.Pool
@@ -52,15 +55,31 @@ type sweepingStore struct {
 	last  atomic.Int64 // unix nanoseconds of the last sweep
 }
 
+// sessionNodeKey is the session value web/auth.go keeps the node's id in.
+const sessionNodeKey = "node_id"
+
+// commitSession is pgxstore's upsert with the node's id.
+const commitSession = `
+INSERT INTO sessions (token, data, expiry, node_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry, node_id = EXCLUDED.node_id`
+
 func (s *sweepingStore) Commit(token string, b []byte, expiry time.Time) error {
-	if err := s.PostgresStore.Commit(token, b, expiry); err != nil {
+	// The values are encoded by scs (gob); the node's id is read back from
+	// them rather than passed alongside, since scs saves after the handler.
+	var node *int64
+	if _, values, err := (scs.GobCodec{}).Decode(b); err == nil {
+		if id, ok := values[sessionNodeKey].(int64); ok && id != 0 {
+			node = &id
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, commitSession, token, b, expiry, node); err != nil {
 		return err
 	}
 	now := time.Now().UnixNano()
 	last := s.last.Load()
 	if now-last >= int64(s.every) && s.last.CompareAndSwap(last, now) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		// A failed sweep is retried at the next interval; the session was saved.
 		_, _ = s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`)
 	}

@@ -5,15 +5,23 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nodecommunity/nodecommunity/internal/audit"
+	"github.com/nodecommunity/nodecommunity/internal/metrics"
 )
 
 // Account errors the web layer tells apart from a plain ErrForbidden.
@@ -265,17 +273,26 @@ func accountConflict(err error) error {
 
 // Authenticate checks an email and password. A wrong email, a wrong password, a
 // node without a password (imported, not yet signed up) and a deactivated node
-// all give ErrUnauthorized, after the same amount of hashing work.
+// all give ErrUnauthorized, after the same amount of hashing work. It applies
+// no limits and writes no audit row: sign-in forms and the API use SignIn.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (Node, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	n, _, err := s.authenticate(ctx, email, password)
+	return n, err
+}
+
+// authenticate is Authenticate that also returns, on ErrUnauthorized, the id of
+// the node the email belongs to (0 when none), for the audit log.
+func (s *Store) authenticate(ctx context.Context, email, password string) (Node, int64, error) {
+	email = normaliseEmail(email)
 	var hash *string
 	n, err := scanNodeAnd(s.pool.QueryRow(ctx, `SELECT `+nodeColumns+`, n.password_hash FROM nodes n WHERE n.email = $1`, email),
 		&hash)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Node{}, fmt.Errorf("authenticate: %w", err)
+		return Node{}, 0, fmt.Errorf("authenticate: %w", err)
 	}
+	known := n.ID
 	if utf8.RuneCountInString(password) > PasswordMaxLen {
-		return Node{}, ErrUnauthorized // no account has such a password; do not spend CPU on it
+		return Node{}, known, ErrUnauthorized // no account has such a password; do not spend CPU on it
 	}
 	encoded := ""
 	if hash != nil {
@@ -283,17 +300,288 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (Node,
 	}
 	if encoded == "" {
 		if encoded, err = dummyHash(); err != nil {
-			return Node{}, fmt.Errorf("authenticate: %w", err)
+			return Node{}, known, fmt.Errorf("authenticate: %w", err)
 		}
 	}
+	metrics.PasswordChecks.Inc()
 	ok, err := checkPassword(ctx, encoded, password)
 	if err != nil {
-		return Node{}, fmt.Errorf("authenticate: %w", err)
+		return Node{}, known, fmt.Errorf("authenticate: %w", err)
 	}
 	if !ok || hash == nil || !n.Active {
+		return Node{}, known, ErrUnauthorized
+	}
+	return n, known, nil
+}
+
+func normaliseEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// Sign-in limits per account. An account is an email address, known or not,
+// so that the limits do not tell who has an account. After SigninFreeFailures
+// failed sign-ins within SigninFailureWindow (and since the last success), each
+// further attempt waits SigninDelay after the latest failure: 1 s, 2 s, 4 s …
+// up to SigninMaxDelay. A delay, never a lockout: anyone can make an account's
+// sign-ins fail, so a lockout would be a way to shut its owner out; a delay only
+// makes guessing slow, and the right password after the delay works.
+const (
+	SigninFailureWindow = 15 * time.Minute
+	SigninFreeFailures  = 10
+	SigninMaxDelay      = 15 * time.Minute
+)
+
+// signinLocks serialises the password sign-ins of each account in this
+// process (see SignIn). An entry lives while an attempt holds or waits for it;
+// the waiting is bounded by the per-address limit in front of sign-in.
+var signinLocks = struct {
+	sync.Mutex
+	m map[string]*signinLock
+}{m: map[string]*signinLock{}}
+
+type signinLock struct {
+	held chan struct{} // a token in the channel: an attempt is being checked
+	refs int           // attempts holding or waiting
+}
+
+// lockAccount waits until no other attempt on account is being checked in
+// this process, or ctx ends.
+func lockAccount(ctx context.Context, account string) (unlock func(), err error) {
+	signinLocks.Lock()
+	l := signinLocks.m[account]
+	if l == nil {
+		l = &signinLock{held: make(chan struct{}, 1)}
+		signinLocks.m[account] = l
+	}
+	l.refs++
+	signinLocks.Unlock()
+	release := func() {
+		signinLocks.Lock()
+		defer signinLocks.Unlock()
+		if l.refs--; l.refs == 0 {
+			delete(signinLocks.m, account)
+		}
+	}
+	select {
+	case l.held <- struct{}{}:
+		return func() { <-l.held; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// ErrThrottled is matched by a *ThrottledError.
+var ErrThrottled = errors.New("too many failed sign-ins")
+
+// ThrottledError refuses a sign-in, unchecked, until RetryAfter has passed.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed sign-ins for this account: try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
+
+// SigninDelay is how long after its latest failure an account with failures
+// recent failures must wait before the next attempt is checked.
+func SigninDelay(failures int) time.Duration {
+	if failures < SigninFreeFailures {
+		return 0
+	}
+	exp := failures - SigninFreeFailures
+	if exp >= 20 { // 2^20 s is far past the cap; and no shift overflows
+		return SigninMaxDelay
+	}
+	return min(time.Duration(1<<exp)*time.Second, SigninMaxDelay)
+}
+
+// SigninAccount is how the audit log names the account of a sign-in attempt:
+// a SHA-256 of the normalised email, so attempts on one address are counted
+// together without the log holding every address anyone typed.
+func SigninAccount(email string) string {
+	h := sha256.Sum256([]byte(normaliseEmail(email)))
+	return hex.EncodeToString(h[:])
+}
+
+// SignIn is a password sign-in under the per-account limits: while the
+// account's delay runs it returns a *ThrottledError without checking the
+// password (the hash is the expensive part an attacker wants us to do);
+// otherwise it checks like Authenticate. Every outcome is written to the audit
+// log with the address on ctx (audit.WithAddress), and the failures written
+// there are what the delay counts, on every instance alike.
+func (s *Store) SignIn(ctx context.Context, email, password string) (Node, error) {
+	account := SigninAccount(email)
+	// Counting the failures and recording a new one are two statements, so
+	// concurrent attempts could all pass the count before any is recorded.
+	// The attempts on one account are therefore checked one at a time in this
+	// process, each counting the failures of those before it; across
+	// instances, a delay's end lets at most one attempt through per instance.
+	unlock, err := lockAccount(ctx, account)
+	if err != nil {
+		return Node{}, &ThrottledError{RetryAfter: time.Second} // gave up waiting: the client may try again
+	}
+	defer unlock()
+	log := audit.NewStore(s.pool)
+	failures, last, now, err := log.SigninFailures(ctx, account, SigninFailureWindow)
+	if err != nil {
+		return Node{}, fmt.Errorf("sign in: %w", err)
+	}
+	if wait := last.Add(SigninDelay(failures)).Sub(now); failures >= SigninFreeFailures && wait > 0 {
+		if err := log.Add(ctx, audit.Record{Action: audit.ActionSigninDelayed, Detail: map[string]any{
+			"account": account, "failures": failures, "retry_after_s": math.Ceil(wait.Seconds()),
+		}}); err != nil {
+			return Node{}, fmt.Errorf("sign in: %w", err)
+		}
+		return Node{}, &ThrottledError{RetryAfter: wait}
+	}
+	n, known, err := s.authenticate(ctx, email, password)
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		// The actor of a failure is the account tried, when it exists.
+		if err := log.Add(ctx, audit.Record{Actor: known, Action: audit.ActionSigninFailed, Detail: map[string]any{
+			"account": account, "failures": failures + 1,
+		}}); err != nil {
+			return Node{}, fmt.Errorf("sign in: %w", err)
+		}
+		return Node{}, ErrUnauthorized
+	case err != nil:
+		return Node{}, err
+	}
+	if err := log.Add(ctx, audit.Record{Actor: n.ID, Action: audit.ActionSignin, Detail: map[string]any{"account": account}}); err != nil {
+		return Node{}, fmt.Errorf("sign in: %w", err)
+	}
+	return n, nil
+}
+
+// AttemptCounter counts attempts per key (say, a client address) in fixed time
+// windows in PostgreSQL, so that every instance sees the same count. Its
+// methods are go-chi/httprate's LimitCounter, which has no context: each call
+// gets its own short deadline. Keys are stored hashed with the counter's name.
+type AttemptCounter struct {
+	pool   *pgxpool.Pool
+	name   string
+	window atomic.Int64 // time.Duration, set by Config
+	swept  atomic.Int64 // unix nanoseconds of the last sweep of expired windows
+}
+
+// attemptTimeout bounds each counter query: a limiter that cannot count
+// answers with an error rather than holding the request.
+const attemptTimeout = 2 * time.Second
+
+// NewAttemptCounter returns a counter; name separates limiters sharing the table.
+func (s *Store) NewAttemptCounter(name string) *AttemptCounter {
+	c := &AttemptCounter{pool: s.pool, name: name}
+	c.window.Store(int64(time.Minute))
+	return c
+}
+
+// Config sets the window length (the limit is the limiter's business).
+func (c *AttemptCounter) Config(_ int, window time.Duration) { c.window.Store(int64(window)) }
+
+func (c *AttemptCounter) key(key string) []byte {
+	h := sha256.Sum256([]byte(c.name + "\x00" + key))
+	return h[:]
+}
+
+// Increment counts one attempt of key in the window starting at window.
+func (c *AttemptCounter) Increment(key string, window time.Time) error {
+	return c.IncrementBy(key, window, 1)
+}
+
+// IncrementBy counts amount attempts of key in the window starting at window.
+func (c *AttemptCounter) IncrementBy(key string, window time.Time, amount int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+	defer cancel()
+	length := time.Duration(c.window.Load())
+	if _, err := c.pool.Exec(ctx, `
+		INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + EXCLUDED.count`,
+		c.key(key), window.UTC(), amount, window.Add(2*length).UTC()); err != nil {
+		return fmt.Errorf("count attempt: %w", err)
+	}
+	// Windows older than the previous one are never read again: sweep them at
+	// most once a window per instance, on the back of a write.
+	now := time.Now().UnixNano()
+	last := c.swept.Load()
+	if now-last >= int64(length) && c.swept.CompareAndSwap(last, now) {
+		if _, err := c.pool.Exec(ctx, `DELETE FROM rate_counters WHERE expires_at < now()`); err != nil {
+			return fmt.Errorf("sweep attempt counts: %w", err)
+		}
+	}
+	return nil
+}
+
+// Get returns the counts of key in the current and the previous window.
+func (c *AttemptCounter) Get(key string, current, previous time.Time) (int, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+	defer cancel()
+	var cur, prev int
+	err := c.pool.QueryRow(ctx, `
+		SELECT coalesce(sum(count) FILTER (WHERE window_start = $2), 0),
+		       coalesce(sum(count) FILTER (WHERE window_start = $3), 0)
+		FROM rate_counters WHERE key = $1 AND window_start IN ($2, $3)`,
+		c.key(key), current.UTC(), previous.UTC()).Scan(&cur, &prev)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read attempt counts: %w", err)
+	}
+	return cur, prev, nil
+}
+
+// SessionEpoch is the node's session epoch. A browser session records it at
+// sign-in and stays valid only while it is unchanged: EndSessions and
+// deactivation raise it, which ends every session on every instance at once.
+func (s *Store) SessionEpoch(ctx context.Context, nodeID int64) (int64, error) {
+	var epoch int64
+	err := s.pool.QueryRow(ctx, `SELECT session_epoch FROM nodes WHERE id = $1`, nodeID).Scan(&epoch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("session epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// SessionNode resolves a browser session to its node: ErrUnauthorized when the
+// node is gone or deactivated, or its sessions were ended after this one began
+// (its epoch is not the node's).
+func (s *Store) SessionNode(ctx context.Context, nodeID, epoch int64) (Node, error) {
+	var current int64
+	n, err := scanNodeAnd(s.pool.QueryRow(ctx, `SELECT `+nodeColumns+`, n.session_epoch FROM nodes n WHERE n.id = $1`, nodeID), &current)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Node{}, ErrUnauthorized
+	case err != nil:
+		return Node{}, fmt.Errorf("session node: %w", err)
+	case !n.Active || current != epoch:
 		return Node{}, ErrUnauthorized
 	}
 	return n, nil
+}
+
+// endSessions raises the epoch of the node $1, deletes its session rows and
+// revokes its access tokens, in one statement.
+const endSessions = `
+WITH e AS (UPDATE nodes SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING id),
+     d AS (DELETE FROM sessions WHERE node_id IN (SELECT id FROM e))
+UPDATE access_tokens SET revoked_at = now() WHERE node_id IN (SELECT id FROM e) AND revoked_at IS NULL`
+
+// EndSessions signs the node out everywhere: every browser session ends and
+// every access token is revoked, and the audit log says so, in one
+// transaction. Instances learn it from the database on the next request; the
+// caller tells them at once (live streams, token caches) over NATS.
+func (s *Store) EndSessions(ctx context.Context, nodeID int64) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, endSessions, nodeID); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Record{Actor: nodeID, Action: audit.ActionSignoutEverywhere})
+	})
+	if err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	return nil
 }
 
 // scanNodeAnd is scanNode for a select list of nodeColumns followed by more
@@ -501,22 +789,25 @@ func (s *Store) FindInvite(ctx context.Context, token string) (InviteDetails, er
 // gives no extra reach in the network, only the care duties (invites,
 // deactivation, granting).
 func (s *Store) GrantSteward(ctx context.Context, by int64, handle string) error {
-	return s.stewardAction(ctx, "grant steward", by, handle, `UPDATE nodes SET steward = true WHERE id = $1`, false)
+	return s.stewardAction(ctx, "grant steward", audit.ActionGrantSteward, by, handle, `UPDATE nodes SET steward = true WHERE id = $1`, false)
 }
 
-// Deactivate ends a node's access: it can no longer sign in, its sessions stop
-// resolving and its access tokens are revoked. Its contributions stay. Only
+// Deactivate ends a node's access: it can no longer sign in, its browser
+// sessions are deleted (and their epoch raised, so none resolves again on any
+// instance) and its access tokens are revoked. Its contributions stay. Only
 // stewards may, and not on themselves (so one active steward always remains).
 func (s *Store) Deactivate(ctx context.Context, by int64, handle string) error {
-	return s.stewardAction(ctx, "deactivate", by, handle, `
-		WITH d AS (UPDATE nodes SET deactivated_at = coalesce(deactivated_at, now()) WHERE id = $1 RETURNING id)
+	return s.stewardAction(ctx, "deactivate", audit.ActionDeactivate, by, handle, `
+		WITH d AS (UPDATE nodes SET deactivated_at = coalesce(deactivated_at, now()), session_epoch = session_epoch + 1
+		           WHERE id = $1 RETURNING id),
+		     x AS (DELETE FROM sessions WHERE node_id IN (SELECT id FROM d))
 		UPDATE access_tokens SET revoked_at = now() WHERE node_id IN (SELECT id FROM d) AND revoked_at IS NULL`, true)
 }
 
 // stewardAction runs change ($1 = the target node) after
 // checking, in the same transaction, that by is an active steward and the
-// target exists.
-func (s *Store) stewardAction(ctx context.Context, op string, by int64, handle, change string, notSelf bool) error {
+// target exists, and writes the audit row (action) in that transaction too.
+func (s *Store) stewardAction(ctx context.Context, op, action string, by int64, handle, change string, notSelf bool) error {
 	handle = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(handle), "@"))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var isSteward bool
@@ -541,8 +832,10 @@ func (s *Store) stewardAction(ctx context.Context, op string, by int64, handle, 
 		if !notSelf && !active {
 			return invalid("handle", "@%s is deactivated.", handle)
 		}
-		_, err = tx.Exec(ctx, change, target)
-		return err
+		if _, err := tx.Exec(ctx, change, target); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Record{Actor: by, Action: action, Detail: map[string]any{"handle": handle, "node": target}})
 	})
 	return wrap(op, err)
 }

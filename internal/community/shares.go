@@ -2,9 +2,9 @@ package community
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -131,109 +131,263 @@ func validateBody(body string, allowEmpty bool) (string, error) {
 }
 
 // CreateShare posts a share to a community the author belongs to, to the
-// author's connections, or to everyone.
+// author's connections, or to everyone. The share, its mention interactions
+// and its outbox event are written by one statement, in one round trip and
+// one commit (see writeShares); the event is published after commit. A ShareBatcher commits
+// concurrent calls together.
 func (s *Store) CreateShare(ctx context.Context, author int64, in ShareInput) (Share, error) {
-	body, err := validateBody(in.Body, false)
+	w, err := newShareWrite(author, in)
 	if err != nil {
 		return Share{}, err
 	}
-	in.Audience = strings.ToLower(strings.TrimSpace(in.Audience))
-	if in.Audience == "" {
-		in.Audience = AudienceConnections
-		if in.CommunitySlug != "" {
-			in.Audience = AudienceCommunity
-		}
-	}
-	switch in.Audience {
-	case AudienceCommunity, AudienceConnections, AudienceEveryone:
-	default:
-		return Share{}, invalid("audience", "use community, connections or everyone")
-	}
-	if in.Audience != AudienceCommunity && in.CommunitySlug != "" {
-		return Share{}, invalid("audience", "a share to a community has the audience community")
-	}
-	var sh Share
-	var events []Event
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		sh, err = insertShare(ctx, tx, &events, author, body, in.Audience, in.CommunitySlug, nil)
-		return err
-	})
-	if err != nil {
+	if err := writeShares(ctx, s.pool, []*shareWrite{w}); err != nil {
 		return Share{}, wrap("create share", err)
 	}
-	s.publish(ctx, events)
-	return sh, nil
+	if w.err != nil {
+		return Share{}, w.err
+	}
+	s.publish(ctx, []Event{w.event})
+	return w.share, nil
 }
 
-// insertShare writes a share (or a reshare, with parent), its mention
-// interactions and its event.
-func insertShare(ctx context.Context, tx pgx.Tx, events *[]Event, author int64, body, audience, slug string, parent *Share) (Share, error) {
-	var communityID *int64
-	var open bool
-	if audience == AudienceCommunity {
-		if slug == "" {
-			return Share{}, invalid("community_slug", "name the community to share into")
+// shareWrite is one new share on its way into the database: the checked
+// input, and once written, the share as readers see it and its outbox event,
+// or err, the reason it was refused (nothing was written for it).
+type shareWrite struct {
+	author   int64
+	body     string
+	audience string
+	slug     string // as given; looked up in lower case
+	parent   *Share // a reshare: the share passed on
+	tags     []string
+	mentions []string // handles as written
+
+	share Share
+	event Event
+	err   error
+}
+
+// newShareWrite checks a new share before anything is written: a share that
+// cannot be right never reaches the database.
+func newShareWrite(author int64, in ShareInput) (*shareWrite, error) {
+	body, err := validateBody(in.Body, false)
+	if err != nil {
+		return nil, err
+	}
+	audience := strings.ToLower(strings.TrimSpace(in.Audience))
+	if audience == "" {
+		audience = AudienceConnections
+		if in.CommunitySlug != "" {
+			audience = AudienceCommunity
 		}
-		var id int64
-		var member bool
-		err := tx.QueryRow(ctx, `SELECT c.id, c.open, EXISTS (SELECT 1 FROM community_members m WHERE m.community_id = c.id AND m.node_id = $2)
-			FROM communities c WHERE c.slug = $1`, strings.ToLower(slug), author).Scan(&id, &open, &member)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !open && !member) {
-			return Share{}, invalid("community_slug", "there is no community %q you can see", slug)
-		}
-		if err != nil {
-			return Share{}, err
-		}
-		if !member {
-			return Share{}, ErrForbidden
-		}
-		communityID = &id
+	}
+	switch audience {
+	case AudienceCommunity, AudienceConnections, AudienceEveryone:
+	default:
+		return nil, invalid("audience", "use community, connections or everyone")
+	}
+	if audience != AudienceCommunity && in.CommunitySlug != "" {
+		return nil, invalid("audience", "a share to a community has the audience community")
+	}
+	return newWrite(author, body, audience, in.CommunitySlug, nil)
+}
+
+// newWrite prepares a checked share (or a reshare, with parent).
+func newWrite(author int64, body, audience, slug string, parent *Share) (*shareWrite, error) {
+	if audience == AudienceCommunity && slug == "" {
+		return nil, invalid("community_slug", "name the community to share into")
 	}
 	parsed := sharetext.Parse(body)
-	mentions, err := resolveHandles(ctx, tx, parsed.Mentions)
-	if err != nil {
-		return Share{}, err
-	}
-	var parentID, originID *int64
-	if parent != nil {
-		parentID = &parent.ID
-		origin := parent.ID
-		if parent.Origin != nil {
-			origin = parent.Origin.ID
+	return &shareWrite{author: author, body: body, audience: audience, slug: slug, parent: parent,
+		tags: nonNil(parsed.Tags), mentions: nonNil(parsed.Mentions)}, nil
+}
+
+// insertSharesSQL writes shares, their mention (and reshare) interactions and
+// their outbox events in one statement, whatever their number: one statement
+// costs PostgreSQL far less than one per share. $1 is a JSON array of
+// shareInput. It answers one row per input (i): whether the community was
+// found, is open and has the author as a member, and for a share written, its
+// id, the names of its author and community, the mentioned handles, who may
+// receive its event, and the event's id. A share into a community the author
+// does not belong to writes nothing. Ids are taken from the sequences first, so
+// that the rows written can be told apart; the time is the transaction's,
+// as the columns' defaults. An event's payload is the share as Go encodes it
+// (the input's payload: the fields Go knows) completed with what only the
+// database knows (TestShareWriteMatchesStoredShare holds the two together).
+const insertSharesSQL = `WITH input AS MATERIALIZED (
+		SELECT x.*, c.id IS NOT NULL AS found, coalesce(c.open, false) AS open, c.id AS community_id, c.slug AS c_slug, c.name AS c_name,
+			EXISTS (SELECT 1 FROM community_members m WHERE m.community_id = c.id AND m.node_id = x.author) AS member
+		FROM jsonb_to_recordset($1::jsonb) AS x(i int, author bigint, audience text, slug text, body text, tags text[],
+			mentions text[], parent_id bigint, origin_id bigint, parent_author bigint, subject text, payload jsonb)
+		LEFT JOIN communities c ON x.audience = 'community' AND c.slug = x.slug
+	), ok AS MATERIALIZED (
+		SELECT input.*, nextval(pg_get_serial_sequence('shares', 'id')) AS share_id,
+			nextval(pg_get_serial_sequence('events', 'id')) AS event_id,
+			men.ids AS mention_ids, men.handles AS mention_handles, a.handle AS a_handle, a.display_name AS a_name,
+			-- Who hears of the share live: its audience, never anyone who may
+			-- not read it; mentioned people only in an open community.
+			CASE WHEN input.audience = 'everyone' THEN '{}'::bigint[]
+				WHEN input.audience = 'community' THEN ARRAY(SELECT cm.node_id FROM community_members cm WHERE cm.community_id = input.community_id
+					UNION SELECT m FROM unnest(men.ids) AS m WHERE input.open ORDER BY 1)
+				ELSE ARRAY(SELECT input.author UNION SELECT CASE WHEN k.from_node = input.author THEN k.to_node ELSE k.from_node END
+					FROM connections k WHERE k.state = 'accepted' AND (k.from_node = input.author OR k.to_node = input.author) ORDER BY 1)
+			END AS recipients
+		FROM input
+		CROSS JOIN LATERAL (SELECT coalesce(array_agg(n.id ORDER BY n.id), '{}') AS ids, coalesce(array_agg(n.handle ORDER BY n.handle), '{}') AS handles
+			FROM nodes n WHERE n.handle = ANY(input.mentions) AND n.deactivated_at IS NULL) men
+		LEFT JOIN nodes a ON a.id = input.author
+		WHERE input.audience <> 'community' OR input.member
+		ORDER BY input.i
+	), new_shares AS (
+		INSERT INTO shares (id, author_id, audience, community_id, body, tags, mentions, parent_id, origin_id) OVERRIDING SYSTEM VALUE
+		SELECT share_id, author, audience, community_id, body, tags, mention_ids, parent_id, origin_id FROM ok ORDER BY share_id
+	), new_interactions AS (
+		INSERT INTO interactions (from_node, to_node, kind, ref)
+		SELECT ok.author, m, 'mention', 'share:' || ok.share_id FROM ok, unnest(ok.mention_ids) AS m WHERE m <> ok.author
+		UNION ALL
+		SELECT ok.author, ok.parent_author, 'reshare', 'share:' || ok.share_id FROM ok WHERE ok.parent_author <> ok.author
+	), new_events AS (
+		INSERT INTO events (id, subject, type, payload, to_all, to_nodes) OVERRIDING SYSTEM VALUE
+		SELECT event_id, subject, 'share.created', payload || jsonb_build_object('id', share_id, 'created_at', now(),
+				'author', jsonb_build_object('id', author, 'handle', a_handle, 'display_name', a_name), 'mentions', to_jsonb(mention_handles))
+			|| CASE WHEN community_id IS NULL THEN '{}' ELSE jsonb_build_object('community', jsonb_build_object('slug', c_slug, 'name', c_name)) END,
+			audience = 'everyone', recipients
+		FROM ok ORDER BY event_id
+	)
+	SELECT input.i, input.found, input.open, input.member, ok.share_id, now(), ok.a_handle, ok.a_name,
+		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles, ok.recipients, ok.event_id
+	FROM input LEFT JOIN ok ON ok.i = input.i`
+
+// shareInput is one share as insertSharesSQL reads it.
+type shareInput struct {
+	I            int             `json:"i"`
+	Author       int64           `json:"author"`
+	Audience     string          `json:"audience"`
+	Slug         string          `json:"slug"`
+	Body         string          `json:"body"`
+	Tags         []string        `json:"tags"`
+	Mentions     []string        `json:"mentions"`
+	ParentID     *int64          `json:"parent_id"`
+	OriginID     *int64          `json:"origin_id"`
+	ParentAuthor *int64          `json:"parent_author"`
+	Subject      string          `json:"subject"`
+	Payload      json.RawMessage `json:"payload"`
+}
+
+// input prepares w for insertSharesSQL as input i, and resets its outcome.
+func (w *shareWrite) input(i int) (shareInput, error) {
+	known := Share{Audience: w.audience, Body: w.body, Tags: w.tags}
+	in := shareInput{I: i, Author: w.author, Audience: w.audience, Slug: strings.ToLower(w.slug), Body: w.body,
+		Tags: w.tags, Mentions: w.mentions, Subject: "nc.evt.all"}
+	if p := w.parent; p != nil {
+		known.ParentID, in.ParentID, in.ParentAuthor = &p.ID, &p.ID, &p.Author.ID
+		// The chain starts at the parent's origin, or at the parent itself.
+		known.Origin = &ShareOrigin{ID: p.ID, Author: p.Author, Body: p.Body, CreatedAt: p.CreatedAt}
+		if p.Origin != nil {
+			o := *p.Origin
+			known.Origin = &o
 		}
-		originID = &origin
+		in.OriginID = &known.Origin.ID
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO shares (author_id, audience, community_id, body, tags, mentions, parent_id, origin_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		author, audience, communityID, body, nonNil(parsed.Tags), mentions, parentID, originID).Scan(&id)
+	switch w.audience {
+	case AudienceCommunity:
+		in.Subject = communitySubject(in.Slug)
+	case AudienceConnections:
+		in.Subject = nodeSubject(w.author)
+	}
+	var err error
+	if in.Payload, err = json.Marshal(known); err != nil {
+		return in, fmt.Errorf("share event: %w", err)
+	}
+	w.share, w.event, w.err = known, Event{Type: "share.created", Subject: in.Subject, ToAll: w.audience == AudienceEveryone}, nil
+	return in, nil
+}
+
+// scan reads w's answer from insertSharesSQL (after its input number).
+func (w *shareWrite) scan(row pgx.Rows) error {
+	var found, open, member bool
+	var id, eventID *int64
+	var at time.Time
+	var handle, name *string
+	var slug, cName string
+	sh := &w.share
+	if err := row.Scan(nil, &found, &open, &member, &id, &at, &handle, &name, &slug, &cName, &sh.Mentions,
+		&w.event.To, &eventID); err != nil {
+		return err
+	}
+	if id == nil {
+		switch {
+		case w.audience != AudienceCommunity:
+			return errors.New("share not inserted")
+		case !found || (!open && !member):
+			w.err = invalid("community_slug", "there is no community %q you can see", w.slug)
+		default:
+			w.err = ErrForbidden
+		}
+		return nil
+	}
+	if handle == nil || eventID == nil {
+		return errors.New("share author not found") // the insert failed first
+	}
+	sh.ID, sh.CreatedAt, sh.Author = *id, at, NodeRef{ID: w.author, Handle: *handle, DisplayName: *name}
+	if w.audience == AudienceCommunity {
+		sh.Community = &CommunityRef{Slug: slug, Name: cName}
+	}
+	object, err := json.Marshal(sh)
 	if err != nil {
-		return Share{}, err
+		return fmt.Errorf("share event: %w", err)
 	}
-	ref := "share:" + strconv.FormatInt(id, 10)
-	if _, err := tx.Exec(ctx, `INSERT INTO interactions (from_node, to_node, kind, ref)
-		SELECT $1, m, 'mention', $3 FROM unnest($2::bigint[]) AS m WHERE m <> $1`, author, mentions, ref); err != nil {
-		return Share{}, err
-	}
-	if parent != nil && parent.Author.ID != author {
-		if _, err := tx.Exec(ctx, `INSERT INTO interactions (from_node, to_node, kind, ref) VALUES ($1, $2, 'reshare', $3)`,
-			author, parent.Author.ID, ref); err != nil {
-			return Share{}, err
+	w.event.ID, w.event.At, w.event.Object = *eventID, at, object
+	return nil
+}
+
+// writeShares writes the shares that may be written, each with its mention
+// interactions and its outbox event, with one statement: one round trip and,
+// on the pool, one commit however many they are. A share refused (w.err)
+// writes nothing and does not stop the others; any other error means nothing
+// was written, and is returned.
+func writeShares(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ws []*shareWrite) error {
+	inputs := make([]shareInput, len(ws))
+	for i, w := range ws {
+		var err error
+		if inputs[i], err = w.input(i); err != nil {
+			return err
 		}
 	}
-	sh, err := scanShare(tx.QueryRow(ctx, shareSelect+` WHERE s.id = $1`, id))
+	batch, err := json.Marshal(inputs)
 	if err != nil {
-		return Share{}, err
+		return fmt.Errorf("shares: %w", err)
 	}
-	toAll, to, err := shareRecipients(ctx, tx, sh, mentions)
+	rows, err := db.Query(ctx, insertSharesSQL, batch)
 	if err != nil {
-		return Share{}, err
+		return err
 	}
-	if err := addEvent(ctx, tx, events, shareSubject(sh), "share.created", sh, toAll, to); err != nil {
-		return Share{}, err
+	defer rows.Close()
+	answered := 0
+	for rows.Next() {
+		var i int
+		skip := make([]any, len(rows.FieldDescriptions())) // nil: not read yet
+		skip[0] = &i
+		if err := rows.Scan(skip...); err != nil {
+			return err
+		}
+		if i < 0 || i >= len(ws) {
+			return fmt.Errorf("shares: answer for input %d of %d", i, len(ws))
+		}
+		if err := ws[i].scan(rows); err != nil {
+			return err
+		}
+		answered++
 	}
-	return sh, nil
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if answered != len(ws) {
+		return fmt.Errorf("shares: %d answers for %d inputs", answered, len(ws))
+	}
+	return nil
 }
 
 // ShareRecipients is who hears of news about a share live (a mark, a
@@ -410,8 +564,10 @@ func (s *Store) Reshare(ctx context.Context, node, id int64, communitySlug, comm
 	if communitySlug != "" {
 		audience = AudienceCommunity
 	}
-	var sh Share
-	var events []Event
+	w, err := newWrite(node, comment, audience, communitySlug, nil)
+	if err != nil {
+		return Share{}, err
+	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		parent, err := scanShare(tx.QueryRow(ctx, shareSelect+` WHERE s.id = $2 AND `+visibleTo, node, id))
 		if err != nil {
@@ -424,14 +580,17 @@ func (s *Store) Reshare(ctx context.Context, node, id int64, communitySlug, comm
 		if !public {
 			return ErrForbidden
 		}
-		sh, err = insertShare(ctx, tx, &events, node, comment, audience, communitySlug, &parent)
-		return err
+		w.parent = &parent
+		if err := writeShares(ctx, tx, []*shareWrite{w}); err != nil {
+			return err
+		}
+		return w.err
 	})
 	if err != nil {
 		return Share{}, wrap("reshare", err)
 	}
-	s.publish(ctx, events)
-	return sh, nil
+	s.publish(ctx, []Event{w.event})
+	return w.share, nil
 }
 
 func readableByAll(ctx context.Context, tx pgx.Tx, sh Share) (bool, error) {

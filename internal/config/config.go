@@ -13,9 +13,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -43,11 +46,37 @@ type Config struct {
 	SyncAlways      bool          // NATS_SYNC_ALWAYS: the embedded JetStream fsyncs every write
 	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT: a browser session unused this long ends
 	SessionLifetime time.Duration // SESSION_LIFETIME: a browser session ends this long after sign-in
+	OIDC            OIDC          // OIDC_*: single sign-on with an OpenID Connect provider
+	// INTERACTION_RETENTION: who-interacted-with-whom metadata older than this
+	// is purged (at least MinInteractionRetention).
+	InteractionRetention time.Duration
 }
+
+// OIDC configures single sign-on. An empty Issuer turns it off.
+type OIDC struct {
+	Issuer       string   // OIDC_ISSUER: the provider's issuer URL
+	ClientID     string   // OIDC_CLIENT_ID
+	ClientSecret string   // OIDC_CLIENT_SECRET: empty for a public client (PKCE only)
+	RedirectURL  string   // OIDC_REDIRECT_URL: this site's /auth/oidc/callback as the provider knows it
+	EmailDomains []string // OIDC_EMAIL_DOMAIN: only verified emails at these domains sign in
+	ProviderName string   // OIDC_PROVIDER_NAME: shown as "Sign in with …"
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 // DefaultMinGroupSize is the smallest group an aggregate may describe; the
 // configuration can raise it, never lower it.
 const DefaultMinGroupSize = 5
+
+// DefaultInteractionRetention is how long interaction metadata is kept unless
+// INTERACTION_RETENTION says otherwise: a year, long past the point where an
+// interaction still counts for anything (its weight halves every 30 days).
+const DefaultInteractionRetention = 365 * 24 * time.Hour
+
+// MinInteractionRetention is the shortest retention INTERACTION_RETENTION may
+// set: a shorter one would purge what the day's analytics are computed from.
+const MinInteractionRetention = 24 * time.Hour
 
 // Registration modes: who may create an account.
 const (
@@ -61,7 +90,8 @@ var Names = []string{
 	"NATS_CLUSTER_LISTEN", "NATS_CLUSTER_PEERS", "INSTANCE_NAME", "DATA_DIR",
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
 	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME", "MIN_GROUP_SIZE",
-	"NATS_SYNC_ALWAYS",
+	"NATS_SYNC_ALWAYS", "INTERACTION_RETENTION",
+	"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_EMAIL_DOMAIN", "OIDC_PROVIDER_NAME",
 }
 
 // Error is a configuration problem with one variable.
@@ -99,6 +129,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		MinGroupSize:    DefaultMinGroupSize,
 		SessionIdle:     30 * time.Minute,
 		SessionLifetime: 12 * time.Hour,
+
+		InteractionRetention: DefaultInteractionRetention,
 	}
 
 	if v := get("HTTP_ADDR"); v != "" {
@@ -237,6 +269,19 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 		c.MinGroupSize = n
 	}
+	if v := get("INTERACTION_RETENTION"); v != "" {
+		d, err := parseRetention(v)
+		if err != nil {
+			return c, bad("INTERACTION_RETENTION", "not a duration (examples 365d, 90d, 8760h)")
+		}
+		if d < MinInteractionRetention {
+			return c, bad("INTERACTION_RETENTION", "must be at least 1 day (24h)")
+		}
+		c.InteractionRetention = d
+	}
+	if err := parseOIDC(getenv, &c.OIDC); err != nil {
+		return c, err
+	}
 	if c.SessionLifetime < c.SessionIdle {
 		return c, &Error{Name: "SESSION_LIFETIME", Message: fmt.Sprintf("must be at least SESSION_IDLE_TIMEOUT (%s)", c.SessionIdle)}
 	}
@@ -244,6 +289,19 @@ func Parse(getenv func(string) string) (Config, error) {
 		return c, &Error{Name: "PEER_TTL", Message: fmt.Sprintf("must be at least twice PEER_HEARTBEAT (%s), or live peers would be dropped between heartbeats", c.Heartbeat)}
 	}
 	return c, nil
+}
+
+// parseRetention reads a Go duration, or a whole number of days ("365d"), which
+// is how retention periods are usually written and what time.ParseDuration lacks.
+func parseRetention(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, errors.New("not a number of days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // Embedded reports whether this instance runs its own NATS node.
@@ -295,4 +353,79 @@ func defaultInstanceName(httpAddr string) string {
 	host = strings.NewReplacer(".", "-", " ", "-").Replace(host)
 	_, port, _ := net.SplitHostPort(httpAddr)
 	return host + "-" + port
+}
+
+// parseOIDC reads the OIDC_* variables. Single sign-on is off without
+// OIDC_ISSUER; the others are then refused rather than ignored, so a typo in
+// the issuer's name does not silently leave it off.
+func parseOIDC(getenv func(string) string, o *OIDC) error {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	bad := func(name, msg string) error { return &Error{Name: name, Value: get(name), Message: msg} }
+	// The secret is never echoed in an error.
+	o.Issuer, o.ClientID, o.ClientSecret, o.RedirectURL = get("OIDC_ISSUER"), get("OIDC_CLIENT_ID"), get("OIDC_CLIENT_SECRET"), get("OIDC_REDIRECT_URL")
+	domains, name := get("OIDC_EMAIL_DOMAIN"), get("OIDC_PROVIDER_NAME")
+	if o.Issuer == "" {
+		for _, n := range []string{"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_EMAIL_DOMAIN", "OIDC_PROVIDER_NAME"} {
+			if get(n) != "" {
+				return &Error{Name: n, Message: "is set but OIDC_ISSUER is not: set OIDC_ISSUER to turn single sign-on on, or unset " + n}
+			}
+		}
+		return nil
+	}
+	if err := checkWebURL(o.Issuer); err != nil {
+		return bad("OIDC_ISSUER", err.Error()+" (example https://login.example.org/realms/acme)")
+	}
+	o.Issuer = strings.TrimRight(o.Issuer, "/") // go-oidc compares it to the discovery document's "issuer"
+	if o.ClientID == "" {
+		return bad("OIDC_CLIENT_ID", "is required with OIDC_ISSUER: the client id this site is registered under at the provider")
+	}
+	if o.RedirectURL == "" {
+		return bad("OIDC_REDIRECT_URL", "is required with OIDC_ISSUER: this site's callback as registered at the provider (example https://community.example.org/auth/oidc/callback)")
+	}
+	if err := checkWebURL(o.RedirectURL); err != nil {
+		return bad("OIDC_REDIRECT_URL", err.Error()+" (example https://community.example.org/auth/oidc/callback)")
+	}
+	if u, _ := url.Parse(o.RedirectURL); u.Path != "/auth/oidc/callback" {
+		return bad("OIDC_REDIRECT_URL", "the path must be /auth/oidc/callback, where this server receives the provider's answer")
+	}
+	if domains == "" {
+		return bad("OIDC_EMAIL_DOMAIN", "is required with OIDC_ISSUER: the organisation's email domain(s), comma-separated (example example.org,example.com); only verified addresses there may sign in")
+	}
+	for _, d := range splitList(domains) {
+		d = strings.ToLower(strings.TrimPrefix(d, "@"))
+		if !domainRe.MatchString(d) || len(d) > 253 {
+			return bad("OIDC_EMAIL_DOMAIN", fmt.Sprintf("%q is not a domain name (example example.org,example.com)", d))
+		}
+		o.EmailDomains = append(o.EmailDomains, d)
+	}
+	if name == "" {
+		name = "single sign-on"
+	}
+	if utf8.RuneCountInString(name) > 40 || strings.ContainsFunc(name, unicode.IsControl) {
+		return bad("OIDC_PROVIDER_NAME", "use at most 40 printable characters (example Acme Login)")
+	}
+	o.ProviderName = name
+	return nil
+}
+
+// domainRe is a domain name with at least two labels, in lower case.
+var domainRe = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$`)
+
+// checkWebURL accepts an absolute http(s) URL without credentials, query or
+// fragment. Plain http is for a loopback host only: codes and tokens must not
+// cross a network in clear text (and the session cookie is Secure anyway).
+func checkWebURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", v)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must not carry a user, query or fragment", v)
+	}
+	if u.Scheme == "http" {
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%q: use https (plain http only for localhost)", v)
+		}
+	}
+	return nil
 }

@@ -181,3 +181,133 @@ func TestNamesListEveryVariableRead(t *testing.T) {
 		t.Errorf("Parse reads %s, which Names does not list", n)
 	}
 }
+
+func TestConfigInteractionRetention(t *testing.T) {
+	cases := []struct {
+		name  string
+		value string
+		want  time.Duration
+	}{
+		{"default", "", DefaultInteractionRetention},
+		{"days", "90d", 90 * 24 * time.Hour},
+		{"go duration", "8760h", 365 * 24 * time.Hour},
+		{"the minimum", "24h", 24 * time.Hour},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(env(map[string]string{"INTERACTION_RETENTION": tc.value}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.InteractionRetention; got != tc.want {
+				t.Errorf("InteractionRetention = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"23h", "0d", "year", "12x", "-5d", "1.5d"} {
+		t.Run("invalid "+bad, func(t *testing.T) {
+			_, err := Parse(env(map[string]string{"INTERACTION_RETENTION": bad}))
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Name != "INTERACTION_RETENTION" {
+				t.Fatalf("error = %v, want one naming INTERACTION_RETENTION", err)
+			}
+		})
+	}
+}
+
+func TestOIDCConfig(t *testing.T) {
+	valid := map[string]string{
+		"OIDC_ISSUER":        "https://login.example.org/realms/acme/",
+		"OIDC_CLIENT_ID":     "nodecommunity",
+		"OIDC_CLIENT_SECRET": "s3cret",
+		"OIDC_REDIRECT_URL":  "https://community.example.org/auth/oidc/callback",
+		"OIDC_EMAIL_DOMAIN":  "Example.org, @example.com",
+		"OIDC_PROVIDER_NAME": "Acme Login",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for kk, vv := range valid {
+			m[kk] = vv
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	t.Run("off by default", func(t *testing.T) {
+		c, err := Parse(env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.OIDC.Enabled() {
+			t.Errorf("got single sign-on on by default: %+v", c.OIDC)
+		}
+	})
+	t.Run("valid", func(t *testing.T) {
+		c, err := Parse(env(valid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := c.OIDC
+		if !o.Enabled() || o.Issuer != "https://login.example.org/realms/acme" || o.ClientID != "nodecommunity" || o.ClientSecret != "s3cret" ||
+			o.RedirectURL != "https://community.example.org/auth/oidc/callback" || o.ProviderName != "Acme Login" {
+			t.Errorf("got %+v", o)
+		}
+		if got, want := o.EmailDomains, []string{"example.org", "example.com"}; !slices.Equal(got, want) {
+			t.Errorf("got domains %q, want %q", got, want)
+		}
+	})
+	t.Run("defaults with the required ones", func(t *testing.T) {
+		c, err := Parse(env(with("OIDC_PROVIDER_NAME", "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.OIDC.ProviderName != "single sign-on" {
+			t.Errorf("got provider name %q, want single sign-on", c.OIDC.ProviderName)
+		}
+		c, err = Parse(env(with("OIDC_CLIENT_SECRET", "")))
+		if err != nil || c.OIDC.ClientSecret != "" {
+			t.Errorf("a public client (no secret): got %v, %q", err, c.OIDC.ClientSecret)
+		}
+		if _, err := Parse(env(with("OIDC_ISSUER", "http://127.0.0.1:5556"))); err != nil {
+			t.Errorf("a loopback issuer over http: %v", err)
+		}
+	})
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"client id without issuer", map[string]string{"OIDC_CLIENT_ID": "x"}, "OIDC_CLIENT_ID"},
+		{"domain without issuer", map[string]string{"OIDC_EMAIL_DOMAIN": "example.org"}, "OIDC_EMAIL_DOMAIN"},
+		{"issuer not a url", with("OIDC_ISSUER", "login.example.org"), "OIDC_ISSUER"},
+		{"issuer over plain http", with("OIDC_ISSUER", "http://login.example.org"), "OIDC_ISSUER"},
+		{"issuer with a query", with("OIDC_ISSUER", "https://login.example.org/?a=b"), "OIDC_ISSUER"},
+		{"no client id", with("OIDC_CLIENT_ID", ""), "OIDC_CLIENT_ID"},
+		{"no redirect url", with("OIDC_REDIRECT_URL", ""), "OIDC_REDIRECT_URL"},
+		{"relative redirect url", with("OIDC_REDIRECT_URL", "/auth/oidc/callback"), "OIDC_REDIRECT_URL"},
+		{"redirect url with another path", with("OIDC_REDIRECT_URL", "https://community.example.org/callback"), "OIDC_REDIRECT_URL"},
+		{"redirect url over plain http", with("OIDC_REDIRECT_URL", "http://community.example.org/auth/oidc/callback"), "OIDC_REDIRECT_URL"},
+		{"no email domain", with("OIDC_EMAIL_DOMAIN", ""), "OIDC_EMAIL_DOMAIN"},
+		{"email domain not a domain", with("OIDC_EMAIL_DOMAIN", "example.org, not a domain"), "OIDC_EMAIL_DOMAIN"},
+		{"email domain without a dot", with("OIDC_EMAIL_DOMAIN", "localhost"), "OIDC_EMAIL_DOMAIN"},
+		{"provider name too long", with("OIDC_PROVIDER_NAME", strings.Repeat("x", 41)), "OIDC_PROVIDER_NAME"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(env(tc.env))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *config.Error", err)
+			}
+			if ce.Name != tc.want {
+				t.Errorf("got an error naming %s, want %s", ce.Name, tc.want)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "config: "+tc.want) || strings.Contains(msg, "\n") || strings.Contains(msg, "s3cret") {
+				t.Errorf("got %q, want one line starting with config: %s and no secret", msg, tc.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nodecommunity/nodecommunity/internal/audit"
 )
 
 // ErrNoSnapshot means the analytics have not been computed for that window yet.
@@ -138,16 +140,10 @@ func (s *Store) Previous(ctx context.Context, windowDays int, now time.Time) (*S
 		windowDays, weekStart(now)))
 }
 
-// Audit records that actor looked at or exported named analytics.
+// Audit records that actor looked at or exported named analytics, in the
+// audit log (internal/audit), with the client address on ctx.
 func (s *Store) Audit(ctx context.Context, actor int64, action string, detail any) error {
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_log (actor_id, action, detail) VALUES ($1, $2, $3)`, actor, action, b); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	return nil
+	return audit.Write(ctx, s.pool, audit.Record{Actor: actor, Action: action, Detail: detail})
 }
 
 // AuditEntry is one audited view or export.
@@ -158,10 +154,14 @@ type AuditEntry struct {
 	At     time.Time       `json:"at"`
 }
 
-// AuditLog lists the latest audited actions, newest first.
+// AuditLog lists the latest views, exports and people-analyst grants, newest
+// first. The audit log holds sign-ins, refusals and more besides (all of it on
+// /audit); these are the entries about named analytics.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT coalesce(n.handle, ''), a.action, a.detail, a.at
-		FROM audit_log a LEFT JOIN nodes n ON n.id = a.actor_id ORDER BY a.id DESC LIMIT $1`, limit)
+		FROM audit_log a LEFT JOIN nodes n ON n.id = a.actor_id
+		WHERE a.action LIKE 'view\_%' OR a.action LIKE 'export\_%' OR a.action LIKE 'api\_%' OR a.action LIKE '%\_people\_analyst'
+		ORDER BY a.id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}

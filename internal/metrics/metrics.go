@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"net/http"
+	"os"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,12 @@ var (
 		Name: "nodecommunity_outbox_backlog",
 		Help: "Committed events waiting in the outbox to be published (as last seen by this instance's relay).",
 	})
+	// PasswordChecks counts password hashes verified for sign-in (argon2id,
+	// tens of milliseconds each): the work the sign-in limits exist to bound.
+	PasswordChecks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "nodecommunity_password_checks_total",
+		Help: "Password hashes this process verified for sign-in (attempts refused by the limits are not checked).",
+	})
 	// DeliveryLag observes the time from an event's commit to its dispatch on this instance.
 	DeliveryLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "nodecommunity_event_dispatch_lag_seconds",
@@ -76,7 +83,14 @@ func init() {
 			Name: "nodecommunity_process_peak_rss_bytes",
 			Help: "Peak resident set size of the process in bytes.",
 		}, PeakRSSBytes),
+		// The load tool groups targets by it: instances started in one process
+		// (tests) share this registry, so their figures must not be added up.
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "nodecommunity_process_id",
+			Help: "Operating-system process id of the instance, to tell instances sharing a process apart.",
+		}, func() float64 { return float64(os.Getpid()) }),
 		Requests, EventsPublished, EventsDispatched, EventsDelivered, StreamClients, OutboxBacklog, DeliveryLag,
+		PasswordChecks,
 	)
 }
 

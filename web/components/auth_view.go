@@ -2,6 +2,7 @@ package components
 
 import (
 	"context"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -62,6 +63,29 @@ func (v SignupView) handleHint() string {
 		return "Your handle in the network already: colleagues mention you as @" + v.Handle + "."
 	}
 	return "2–32 lowercase letters, digits, - or _; people mention you as @handle."
+}
+
+type ssoKey struct{}
+
+// WithSSO tells the sign-in page to offer single sign-on with the provider
+// named provider. It travels in the context, like the viewer, so that the
+// handlers building SigninView need not know about single sign-on.
+func WithSSO(ctx context.Context, provider string) context.Context {
+	return context.WithValue(ctx, ssoKey{}, provider)
+}
+
+// ssoFrom is the single sign-on provider's name, if it is on.
+func ssoFrom(ctx context.Context) (string, bool) {
+	p, ok := ctx.Value(ssoKey{}).(string)
+	return p, ok
+}
+
+// ssoStartURL starts a single sign-on that returns to next.
+func ssoStartURL(next string) string {
+	if next == "" || next == "/" {
+		return "/auth/oidc/start"
+	}
+	return "/auth/oidc/start?next=" + url.QueryEscape(next)
 }
 
 // SigninView is the sign-in page.

@@ -4355,7 +4355,7 @@ func Access(v AccessView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 388, "<h1>Access and audit</h1><p class=\"lede\">People analysts may see named, organisation-wide analytics: the organisation map, the metrics table and the exports. Every view and export is recorded below.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 388, "<h1>Access and audit</h1><p class=\"lede\">People analysts may see named, organisation-wide analytics: the organisation map, the metrics table and the exports. Every view and export is recorded below.</p><p>Sign-ins, refused requests, capability changes, deactivations and imports are in the whole <a href=\"/audit\" data-testid=\"audit-link\">audit log</a>.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -4367,7 +4367,7 @@ func Access(v AccessView) templ.Component {
 				var templ_7745c5c3_Var251 string
 				templ_7745c5c3_Var251, templ_7745c5c3_Err = templ.JoinStringErrs(v.Handle)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 623, Col: 72}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 624, Col: 72}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var251))
 				if templ_7745c5c3_Err != nil {
@@ -4380,7 +4380,7 @@ func Access(v AccessView) templ.Component {
 				var templ_7745c5c3_Var252 string
 				templ_7745c5c3_Var252, templ_7745c5c3_Err = templ.JoinStringErrs(graphBool(v.Error != ""))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 623, Col: 142}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 624, Col: 142}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var252))
 				if templ_7745c5c3_Err != nil {
@@ -4398,7 +4398,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var253 string
 					templ_7745c5c3_Var253, templ_7745c5c3_Err = templ.JoinStringErrs(v.Error)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 626, Col: 77}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 627, Col: 77}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var253))
 					if templ_7745c5c3_Err != nil {
@@ -4431,7 +4431,7 @@ func Access(v AccessView) templ.Component {
 				var templ_7745c5c3_Var254 string
 				templ_7745c5c3_Var254, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(len(v.Audit)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 639, Col: 44}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 640, Col: 44}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var254))
 				if templ_7745c5c3_Err != nil {
@@ -4449,7 +4449,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var255 string
 					templ_7745c5c3_Var255, templ_7745c5c3_Err = templ.JoinStringErrs(a.At.UTC().Format(time.RFC3339))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 644, Col: 59}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 645, Col: 59}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var255))
 					if templ_7745c5c3_Err != nil {
@@ -4462,7 +4462,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var256 string
 					templ_7745c5c3_Var256, templ_7745c5c3_Err = templ.JoinStringErrs(a.At.UTC().Format("2 Jan 15:04"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 644, Col: 96}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 645, Col: 96}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var256))
 					if templ_7745c5c3_Err != nil {
@@ -4475,7 +4475,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var257 string
 					templ_7745c5c3_Var257, templ_7745c5c3_Err = templ.JoinStringErrs("@" + a.Actor)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 645, Col: 26}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 646, Col: 26}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var257))
 					if templ_7745c5c3_Err != nil {
@@ -4488,7 +4488,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var258 string
 					templ_7745c5c3_Var258, templ_7745c5c3_Err = templ.JoinStringErrs(a.Action)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 646, Col: 21}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 647, Col: 21}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var258))
 					if templ_7745c5c3_Err != nil {
@@ -4501,7 +4501,7 @@ func Access(v AccessView) templ.Component {
 					var templ_7745c5c3_Var259 string
 					templ_7745c5c3_Var259, templ_7745c5c3_Err = templ.JoinStringErrs(a.Detail)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 647, Col: 27}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/graph.templ`, Line: 648, Col: 27}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var259))
 					if templ_7745c5c3_Err != nil {

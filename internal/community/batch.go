@@ -1,0 +1,222 @@
+package community
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nodecommunity/nodecommunity/internal/metrics"
+)
+
+// ShareBatcher commits concurrent CreateShare calls together (group commit):
+// with the disk's flush as the limit of durable writes, one transaction of many
+// shares costs about what one share costs. Each caller still gets its own share
+// or its own error, and a share is acknowledged only once it and its outbox
+// event are committed; events are published after commit, as Store.CreateShare
+// does.
+//
+// There is no timer and no background goroutine: while a batch commits, new
+// calls queue up, and the next free flusher takes them all (up to MaxBatch) as
+// the next batch. A lone call is written at once, so batching adds no delay
+// when the load is light. A flusher is a goroutine started for a queue and
+// ending when it is empty, so nothing needs shutting down.
+type ShareBatcher struct {
+	store *Store
+	// MaxBatch bounds the shares of one transaction.
+	MaxBatch int
+	// MaxFlushers bounds the batches committing at once, each on one pooled
+	// connection; the rest of the pool stays free for everything else.
+	MaxFlushers int
+	// Timeout bounds one batch (its commit, its events' publishing).
+	Timeout time.Duration
+
+	mu        sync.Mutex
+	queue     []*pendingShare
+	flushers  int
+	once      sync.Once
+	finishers chan struct{}
+}
+
+// NewShareBatcher returns a batcher writing through s, with defaults that
+// suit a pool of four or more connections.
+func NewShareBatcher(s *Store) *ShareBatcher {
+	return &ShareBatcher{store: s, MaxBatch: 64, MaxFlushers: 2, Timeout: 10 * time.Second}
+}
+
+// A pendingShare moves from queued to taken (a flusher writes it) or to
+// abandoned (its caller gave up first, and it is never written).
+const (
+	shareQueued int32 = iota
+	shareTaken
+	shareAbandoned
+)
+
+type pendingShare struct {
+	w     *shareWrite
+	state atomic.Int32
+	err   error // the transaction failed (w.err: the share was refused)
+	done  chan struct{}
+}
+
+// CreateShare is Store.CreateShare, committed in one transaction with the
+// other shares waiting at the same time. If ctx ends before the share is taken
+// into a batch, nothing is written; once taken, the call waits for the outcome
+// (bounded by Timeout) so that it never reports a committed share as failed.
+func (b *ShareBatcher) CreateShare(ctx context.Context, author int64, in ShareInput) (Share, error) {
+	w, err := newShareWrite(author, in)
+	if err != nil {
+		return Share{}, err
+	}
+	p := &pendingShare{w: w, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	start := b.flushers < max(b.MaxFlushers, 1)
+	if start {
+		b.flushers++
+	}
+	b.mu.Unlock()
+	if start {
+		// The batch must not end with the request that happened to start it.
+		go b.flush(context.WithoutCancel(ctx))
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		if p.state.CompareAndSwap(shareQueued, shareAbandoned) {
+			return Share{}, ctx.Err()
+		}
+		<-p.done
+	}
+	if p.err != nil {
+		return Share{}, p.err
+	}
+	if w.err != nil {
+		return Share{}, w.err
+	}
+	return w.share, nil
+}
+
+// flush writes batches until the queue is empty.
+func (b *ShareBatcher) flush(ctx context.Context) {
+	for {
+		batch := b.take()
+		if batch == nil {
+			return
+		}
+		b.commit(ctx, batch)
+	}
+}
+
+// take removes the next batch from the queue; nil (and one flusher fewer)
+// when there is none.
+func (b *ShareBatcher) take() []*pendingShare {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var batch []*pendingShare
+	n := 0
+	for ; n < len(b.queue) && len(batch) < max(b.MaxBatch, 1); n++ {
+		if p := b.queue[n]; p.state.CompareAndSwap(shareQueued, shareTaken) {
+			batch = append(batch, p)
+		}
+	}
+	b.queue = append(b.queue[:0], b.queue[n:]...)
+	if batch == nil {
+		b.flushers--
+	}
+	return batch
+}
+
+// commit writes one batch, then publishes its events and answers its callers
+// while the flusher goes on to the next batch (up to MaxFlushers batches are
+// finished this way at once; beyond that the flusher finishes it itself).
+func (b *ShareBatcher) commit(ctx context.Context, batch []*pendingShare) {
+	wctx, cancel := context.WithTimeout(ctx, b.Timeout)
+	defer cancel()
+	ws := make([]*shareWrite, len(batch))
+	for i, p := range batch {
+		ws[i] = p.w
+	}
+	if err := writeShares(wctx, b.store.pool, ws); err != nil {
+		if len(batch) == 1 {
+			batch[0].err = wrap("create share", err)
+		} else {
+			// Something failed the whole transaction (a share whose author
+			// was just deleted, a lost connection): write each share alone,
+			// so that one bad share cannot fail the others.
+			for _, p := range batch {
+				p.err = wrap("create share", writeShares(wctx, b.store.pool, []*shareWrite{p.w}))
+			}
+		}
+	}
+	select {
+	case b.finishing() <- struct{}{}:
+		go func() {
+			defer func() { <-b.finishers }()
+			b.finish(ctx, batch)
+		}()
+	default:
+		b.finish(ctx, batch)
+	}
+}
+
+// finishing is the semaphore of batches being finished, made on first use.
+func (b *ShareBatcher) finishing() chan struct{} {
+	b.once.Do(func() { b.finishers = make(chan struct{}, max(b.MaxFlushers, 1)) })
+	return b.finishers
+}
+
+// finish publishes a written batch's events, answers its callers, and marks
+// the events published.
+func (b *ShareBatcher) finish(ctx context.Context, batch []*pendingShare) {
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
+	defer cancel()
+	var events []Event
+	for _, p := range batch {
+		if p.err == nil && p.w.err == nil {
+			events = append(events, p.w.event)
+		}
+	}
+	published := b.store.publishConcurrently(ctx, events)
+	for _, p := range batch {
+		close(p.done)
+	}
+	if err := b.store.markPublished(ctx, published); err != nil {
+		b.store.logger().Warn("mark events published", "err", err)
+	}
+}
+
+// publishConcurrently publishes committed events at once rather than one after
+// the other, and returns the ids of those published. Their order on the
+// stream is not their commit order, as for concurrent Store.CreateShare calls;
+// a failure is left to the outbox relay.
+func (s *Store) publishConcurrently(ctx context.Context, events []Event) []int64 {
+	if s.pub == nil || len(events) == 0 {
+		return nil
+	}
+	if c, ok := s.pub.(interface{ Connected() bool }); ok && !c.Connected() {
+		return nil // NATS is away: the relay publishes these when it is back
+	}
+	ok := make([]bool, len(events))
+	var wg sync.WaitGroup
+	for i, e := range events {
+		wg.Go(func() {
+			data, _ := json.Marshal(e)
+			if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+				s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
+				return
+			}
+			ok[i] = true
+		})
+	}
+	wg.Wait()
+	var done []int64
+	for i, e := range events {
+		if ok[i] {
+			done = append(done, e.ID)
+		}
+	}
+	metrics.EventsPublished.Add(float64(len(done)))
+	return done
+}

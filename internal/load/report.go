@@ -1,0 +1,163 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is what a run measured. Its JSON form has exactly the keys the
+// benchmark's acceptance checks read; the fields marked "-" are for the
+// human-readable form only.
+type Report struct {
+	Sent           int64      `json:"sent"`             // shares whose request was started
+	Acked          int64      `json:"acked"`            // shares answered 201 (or flushed, baseline)
+	AckedPerS      float64    `json:"acked_per_s"`      // acked over the sending window
+	Expected       int64      `json:"expected"`         // deliveries owed for the acked shares
+	Received       int64      `json:"received"`         // of those, received (once or more)
+	Lost           int64      `json:"lost"`             // expected - received
+	Duplicated     int64      `json:"duplicated"`       // deliveries received more than once
+	P50Ms          float64    `json:"p50_ms"`           // end-to-end delivery latency
+	P95Ms          float64    `json:"p95_ms"`           //
+	P99Ms          float64    `json:"p99_ms"`           //
+	MaxMs          float64    `json:"max_ms"`           //
+	DeliveriesPerS float64    `json:"deliveries_per_s"` // received over first send to last receipt
+	RSSKBPerConn   float64    `json:"rss_kb_per_conn"`  // instances' RSS growth per client connection
+	Instances      []Instance `json:"instances"`
+
+	Mode        string        `json:"-"` // "fan-out", "idle" or "baseline"
+	Targets     int           `json:"-"`
+	Clients     int           `json:"-"`
+	Nodes       int           `json:"-"`
+	Communities int           `json:"-"`
+	MinSize     int           `json:"-"` // smallest and largest community
+	MaxSize     int           `json:"-"`
+	Publishers  int           `json:"-"`
+	Rate        float64       `json:"-"`
+	Window      time.Duration `json:"-"` // the sending window
+	Failed      int64         `json:"-"` // sends not acknowledged
+	FirstError  string        `json:"-"` // the first failed send's error
+	Unexpected  int64         `json:"-"` // deliveries to a client that was not owed them
+	Unconfirmed int64         `json:"-"` // deliveries of shares whose send failed
+	Reconnects  int64         `json:"-"` // client streams that ended and were resumed
+	Publish     Percentiles   `json:"-"` // publish latency (HTTP request, or NATS publish + flush)
+	SharedProc  bool          `json:"-"` // some targets are one process: their figures are the same
+}
+
+// Instance is one target's server figures over the measured phase.
+type Instance struct {
+	Target    string  `json:"target"`
+	CPUS      float64 `json:"cpu_s"`       // process CPU seconds used
+	PeakRSSKB int64   `json:"peak_rss_kb"` // the process's peak resident memory
+}
+
+// Percentiles summarise latency samples in milliseconds.
+type Percentiles struct {
+	N                  int
+	P50, P95, P99, Max float64
+}
+
+// percentile is the nearest-rank percentile p (0 < p <= 100) of sorted
+// samples: the smallest value with at least p % of the samples at or below
+// it. It is exact (no interpolation): a reported p99 is a latency some
+// delivery really had. Empty samples give 0.
+func percentile(sorted []int64, p float64) int64 {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	// The tolerance keeps float error (99.9% of 1000 = 999.0000000000001)
+	// from moving the rank up by one.
+	rank := int(math.Ceil(p*float64(n)/100 - 1e-9))
+	rank = min(max(rank, 1), n)
+	return sorted[rank-1]
+}
+
+// summarise sorts samples (nanoseconds) in place and returns their
+// percentiles in milliseconds.
+func summarise(samples []int64) Percentiles {
+	slices.Sort(samples)
+	ms := func(ns int64) float64 { return round(float64(ns)/1e6, 3) }
+	p := Percentiles{N: len(samples)}
+	if len(samples) == 0 {
+		return p
+	}
+	p.P50 = ms(percentile(samples, 50))
+	p.P95 = ms(percentile(samples, 95))
+	p.P99 = ms(percentile(samples, 99))
+	p.Max = ms(samples[len(samples)-1])
+	return p
+}
+
+// round rounds x to the given number of decimals (figures are read by
+// people; sub-microsecond digits are noise).
+func round(x float64, decimals int) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	f := math.Pow(10, float64(decimals))
+	return math.Round(x*f) / f
+}
+
+// perSecond is n over d, 0 for an empty window.
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return round(float64(n)/d.Seconds(), 1)
+}
+
+// WriteJSON writes the report as one JSON object on one line.
+func (r Report) WriteJSON(w io.Writer) error {
+	if r.Instances == nil {
+		r.Instances = []Instance{}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// WriteText writes the report for people.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "loadgen %s: %d target(s), %d client(s) as %d node(s)", r.Mode, r.Targets, r.Clients, r.Nodes)
+	if r.Communities > 0 {
+		fmt.Fprintf(&b, " in %d communities of %d-%d", r.Communities, r.MinSize, r.MaxSize)
+	}
+	b.WriteString("\n")
+	if r.Mode != "idle" {
+		rate := "as fast as acknowledged"
+		if r.Rate > 0 {
+			rate = fmt.Sprintf("%g shares/s", r.Rate)
+		}
+		fmt.Fprintf(&b, "  sending      %d publisher(s), %s, for %s\n", r.Publishers, rate, r.Window.Round(time.Millisecond))
+		fmt.Fprintf(&b, "  shares       sent %d, acknowledged %d (%.1f/s), failed %d\n", r.Sent, r.Acked, r.AckedPerS, r.Failed)
+		if r.FirstError != "" {
+			fmt.Fprintf(&b, "               first failure: %s\n", r.FirstError)
+		}
+		fmt.Fprintf(&b, "  deliveries   expected %d, received %d (%.1f/s), lost %d, duplicated %d\n",
+			r.Expected, r.Received, r.DeliveriesPerS, r.Lost, r.Duplicated)
+		if r.Unexpected > 0 || r.Unconfirmed > 0 || r.Reconnects > 0 {
+			fmt.Fprintf(&b, "               unexpected %d, of failed sends %d, stream reconnects %d\n", r.Unexpected, r.Unconfirmed, r.Reconnects)
+		}
+		fmt.Fprintf(&b, "  end-to-end   p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50Ms, r.P95Ms, r.P99Ms, r.MaxMs)
+		fmt.Fprintf(&b, "  publish      p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (%d requests)\n",
+			r.Publish.P50, r.Publish.P95, r.Publish.P99, r.Publish.Max, r.Publish.N)
+	}
+	fmt.Fprintf(&b, "  memory       %.1f KB of instance RSS per connection\n", r.RSSKBPerConn)
+	for _, in := range r.Instances {
+		fmt.Fprintf(&b, "  instance     %s: %.2f CPU s, peak RSS %d KB\n", in.Target, in.CPUS, in.PeakRSSKB)
+	}
+	if r.SharedProc {
+		b.WriteString("  note         some targets are one process (same process id): their CPU and memory figures are that process's, not each instance's\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

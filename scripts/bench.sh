@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The standard performance scenario (make bench; see README, "Performance").
+#
+# Over the durable PostgreSQL named by DATABASE_URL (make bench starts a private
+# one with fsync on under .data/bench-postgres), it starts three instances of
+# bin/server as processes on loopback (clustered like scripts/cluster.sh, on
+# ports of their own so a running `make cluster` is not disturbed), then:
+#
+#   1. pgbench: durable single-row INSERTs into a scratch table, the machine's
+#      write ceiling right now (tps);
+#   2. fan-out: BENCH_CLIENTS SSE clients over the three instances, BENCH_RATE
+#      shares/s into communities of BENCH_COMMUNITY_SIZE members;
+#   3. the same fan-out over raw NATS (-baseline): the broker's own figures;
+#   4. write path: shares as fast as one instance acknowledges (-rate 0),
+#      printed as a ratio of the pgbench tps;
+#   5. idle: BENCH_IDLE_CLIENTS idle streams on a fourth instance started for it
+#      (a fresh process: memory the earlier steps grew would hide the streams'
+#      cost), RSS per connection.
+#
+# Everything it started is stopped on exit. The JSON reports are kept under
+# BENCH_OUT. Knobs (environment) shorten it, e.g. for a quick check:
+#
+#   BENCH_CLIENTS=300 BENCH_DURATION=10s BENCH_IDLE_CLIENTS=1000 make bench-load
+set -euo pipefail
+: "${DATABASE_URL:?DATABASE_URL must be set (make bench-load runs this beside a private PostgreSQL)}"
+
+server=${SERVER_BIN:-bin/server}
+loadgen=${LOADGEN_BIN:-bin/loadgen}
+clients=${BENCH_CLIENTS:-3000}
+rate=${BENCH_RATE:-100}
+duration=${BENCH_DURATION:-30s}
+sizes=${BENCH_COMMUNITY_SIZE:-50-300}
+publishers=${BENCH_PUBLISHERS:-8}
+write_duration=${BENCH_WRITE_DURATION:-10s}
+write_publishers=${BENCH_WRITE_PUBLISHERS:-16}
+idle_clients=${BENCH_IDLE_CLIENTS:-10000}
+idle_hold=${BENCH_IDLE_HOLD:-5s}
+pgbench_seconds=${BENCH_PGBENCH_SECONDS:-10}
+pgbench_clients=${BENCH_PGBENCH_CLIENTS:-8}
+skip=${BENCH_SKIP:-}  # space-separated steps to skip: pgbench fanout baseline write idle
+out=${BENCH_OUT:-.data/bench}
+http_base=${BENCH_HTTP_PORT:-18080}  # instances on +1..+3
+nats_base=${BENCH_NATS_PORT:-14220}
+route_base=${BENCH_ROUTE_PORT:-16240}
+
+for bin in "$server" "$loadgen"; do
+  [[ -x $bin ]] || { echo "bench: $bin is missing: run make build (make bench-load builds both)" >&2; exit 1; }
+done
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+export PATH="$PATH:${pgbin:-/usr/bin}"
+mkdir -p "$out"
+
+skipped() { [[ " $skip " == *" $1 "* ]]; }
+# field FILE KEY: a number from the one-line JSON report.
+field() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"; }
+
+pids=()
+stop_all() {
+  if ((${#pids[@]})); then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+peers=nats://127.0.0.1:$((route_base + 1)),nats://127.0.0.1:$((route_base + 2)),nats://127.0.0.1:$((route_base + 3))
+# start_instance I: instance bench-I in the background, a peer of the cluster.
+start_instance() {
+  local i=$1
+  INSTANCE_NAME=bench-$i HTTP_ADDR=127.0.0.1:$((http_base + i)) NATS_LISTEN=127.0.0.1:$((nats_base + i)) \
+  NATS_CLUSTER_LISTEN=127.0.0.1:$((route_base + i)) NATS_CLUSTER_PEERS=$peers DATA_DIR=.data/bench-peer-$i \
+  REGISTRATION=open SEED_DEMO=false LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} \
+    "$server" >"$out/bench-$i.log" 2>&1 &
+  pids+=($!)
+}
+wait_ready() {
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$1/readyz" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "bench: $1 is not ready; see $out/bench-*.log" >&2
+  exit 1
+}
+targets=()
+nats_urls=()
+for i in 1 2 3; do
+  start_instance "$i"
+  targets+=("http://127.0.0.1:$((http_base + i))")
+  nats_urls+=("nats://127.0.0.1:$((nats_base + i))")
+done
+all_targets=$(IFS=,; echo "${targets[*]}")
+all_nats=$(IFS=,; echo "${nats_urls[*]}")
+for t in "${targets[@]}"; do wait_ready "$t"; done
+echo "bench: three instances ready: $all_targets"
+
+date_utc=$(date -u +%Y-%m-%dT%H:%MZ)
+summary=()
+
+tps=
+if ! skipped pgbench; then
+  psql -q -X "$DATABASE_URL" -c 'SET client_min_messages = warning; DROP TABLE IF EXISTS bench_pgbench; CREATE TABLE bench_pgbench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)'
+  script=$(mktemp)
+  echo "INSERT INTO bench_pgbench (payload) VALUES (repeat('x', 120));" >"$script"
+  echo "bench: pgbench, durable single-row INSERT, $pgbench_clients clients, ${pgbench_seconds}s"
+  pgbench -n -c "$pgbench_clients" -j 2 -T "$pgbench_seconds" -f "$script" "$DATABASE_URL" | tee "$out/pgbench.txt"
+  rm -f "$script"
+  psql -q -X "$DATABASE_URL" -c 'DROP TABLE bench_pgbench'
+  tps=$(sed -n 's/^tps = \([0-9]*\).*/\1/p' "$out/pgbench.txt" | head -n 1)
+  summary+=("pgbench durable single-row INSERT: $tps tps")
+fi
+
+lg=("$loadgen" -state "$out/loadgen-state.json" -community-size "$sizes")
+
+if ! skipped fanout; then
+  echo "bench: fan-out: $clients clients over 3 instances, $rate shares/s, communities of $sizes, $duration"
+  "${lg[@]}" -targets "$all_targets" -clients "$clients" -publishers "$publishers" -rate "$rate" \
+    -duration "$duration" -json >"$out/fanout.json"
+  cat "$out/fanout.json"
+  summary+=("fan-out: p50 $(field "$out/fanout.json" p50_ms) ms, p99 $(field "$out/fanout.json" p99_ms) ms, lost $(field "$out/fanout.json" lost), $(field "$out/fanout.json" deliveries_per_s) deliveries/s")
+fi
+
+if ! skipped baseline; then
+  echo "bench: the same fan-out over raw NATS"
+  "${lg[@]}" -baseline -nats "$all_nats" -targets "$all_targets" -clients "$clients" -publishers "$publishers" \
+    -rate "$rate" -duration "$duration" -json >"$out/baseline.json"
+  cat "$out/baseline.json"
+  summary+=("NATS baseline: p50 $(field "$out/baseline.json" p50_ms) ms, p99 $(field "$out/baseline.json" p99_ms) ms, lost $(field "$out/baseline.json" lost), $(field "$out/baseline.json" deliveries_per_s) deliveries/s")
+  if ! skipped fanout; then
+    summary+=("fan-out / NATS: $(awk -v a="$(field "$out/fanout.json" deliveries_per_s)" -v b="$(field "$out/baseline.json" deliveries_per_s)" \
+      -v p="$(field "$out/fanout.json" p99_ms)" -v q="$(field "$out/baseline.json" p99_ms)" \
+      'BEGIN { printf "deliveries/s %.2f, p99 latency %.1fx", (b > 0 ? a / b : 0), (q > 0 ? p / q : 0) }')")
+  fi
+fi
+
+if ! skipped write; then
+  # The fan-out's nodes and communities (same -nodes and sizes: reused), no clients.
+  echo "bench: write path: one instance, $write_publishers publishers, as fast as acknowledged, $write_duration"
+  "${lg[@]}" -targets "${targets[0]}" -clients 0 -nodes "$clients" -publishers "$write_publishers" -rate 0 \
+    -duration "$write_duration" -json >"$out/write.json"
+  cat "$out/write.json"
+  acked=$(field "$out/write.json" acked_per_s)
+  line="write path: $acked acknowledged shares/s on one instance"
+  if [[ -n $tps ]]; then
+    line+=" = $(awk -v a="$acked" -v b="$tps" 'BEGIN { printf "%.1f", 100 * a / b }') % of pgbench's $tps tps"
+  fi
+  summary+=("$line")
+fi
+
+if ! skipped idle; then
+  start_instance 4
+  fresh=http://127.0.0.1:$((http_base + 4))
+  wait_ready "$fresh"
+  echo "bench: idle: $idle_clients streams on a fresh fourth instance, held $idle_hold"
+  "${lg[@]}" -idle -targets "$fresh" -clients "$idle_clients" -duration "$idle_hold" -json >"$out/idle.json"
+  cat "$out/idle.json"
+  summary+=("idle: $(field "$out/idle.json" rss_kb_per_conn) KB of RSS per connection ($idle_clients on one instance)")
+fi
+
+echo
+echo "bench summary ($date_utc, $(nproc) cores; reports in $out):"
+for s in "${summary[@]}"; do echo "  $s"; done
