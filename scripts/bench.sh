@@ -70,7 +70,7 @@ start_instance() {
   local i=$1
   INSTANCE_NAME=bench-$i HTTP_ADDR=127.0.0.1:$((http_base + i)) NATS_LISTEN=127.0.0.1:$((nats_base + i)) \
   NATS_CLUSTER_LISTEN=127.0.0.1:$((route_base + i)) NATS_CLUSTER_PEERS=$peers DATA_DIR=.data/bench-peer-$i \
-  REGISTRATION=open SEED_DEMO=false LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} \
+  REGISTRATION=open SEED_DEMO=false WRITE_LIMIT_PER_MINUTE=0 SIGNUP_LIMIT_PER_MINUTE=0 LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} \
     "$server" >"$out/bench-$i.log" 2>&1 &
   pids+=($!)
 }

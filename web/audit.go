@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -61,22 +62,172 @@ func (s *Server) record(r *http.Request, action string, detail any) {
 	if s.d.Audit == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditWriteTimeout)
-	defer cancel()
 	n, _ := currentNode(r)
-	if err := s.d.Audit.Add(ctx, audit.Record{Actor: n.ID, Action: action, Detail: detail}); err != nil {
-		s.d.Logger.Error("audit", "action", action, "err", err)
+	s.writeAudit(r.Context(), audit.Record{Actor: n.ID, Action: action, Detail: detail})
+}
+
+// writeAudit appends rec, logging a failure.
+func (s *Server) writeAudit(ctx context.Context, rec audit.Record) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	defer cancel()
+	if err := s.d.Audit.Add(ctx, rec); err != nil {
+		s.d.Logger.Error("audit", "action", rec.Action, "err", err)
 	}
 }
 
 // recordDenial writes an authorization denial: who (if anyone) was refused
-// what, and why when the refusing code knows.
+// what, and why when the refusing code knows. A signed-in node's denials are
+// all written: they name someone who answers for them. Anonymous ones are
+// capped per address (recordRefusal).
 func (s *Server) recordDenial(r *http.Request, status int, reason string) {
 	detail := map[string]any{"method": r.Method, "path": r.URL.Path, "status": status}
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	s.record(r, audit.ActionDenied, detail)
+	if _, ok := currentNode(r); ok {
+		s.record(r, audit.ActionDenied, detail)
+		return
+	}
+	s.recordRefusal(r, audit.ActionDenied, detail)
+}
+
+// recordRateLimited writes a 429 of the named limit (ASVS 16.3.3), capped per
+// address like every refusal: a client past a limit keeps trying.
+func (s *Server) recordRateLimited(r *http.Request, limit string) {
+	s.recordRefusal(r, audit.ActionRateLimited, map[string]any{"limit": limit, "method": r.Method, "path": r.URL.Path, "status": http.StatusTooManyRequests})
+}
+
+// crossOriginRefused answers a request http.CrossOriginProtection refused:
+// a 403 in the site's own format (so with every security header), written to
+// the audit log as a denial.
+func (s *Server) crossOriginRefused(w http.ResponseWriter, r *http.Request) {
+	s.recordRefusal(r, audit.ActionDenied, map[string]any{"method": r.Method, "path": r.URL.Path, "status": http.StatusForbidden, "reason": "cross_origin"})
+	s.fail(w, r, http.StatusForbidden, "Refused: cross-origin request detected. Changes can only be made from this site's own pages.")
+}
+
+// Refusals (anonymous denials, cross-origin refusals, 429s) cost their sender
+// nothing and each would be a row: left alone, anyone could flood the audit
+// log and the database under it. At most auditRefusalsPerMinute rows a minute
+// are written per client address and instance; the rest of that minute's
+// refusals become one audit_suppressed row with their count, written at the
+// first refusal (from anyone) after the minute ends, or when the instance
+// drains. Counts of a minute still open when an instance dies are lost.
+const (
+	auditRefusalsPerMinute = 60
+	auditRefusalWindow     = time.Minute
+	// auditCapAddresses bounds the memory of the cap; past it, new addresses
+	// share one count under the address "*".
+	auditCapAddresses = 10_000
+)
+
+// refusalCap counts refusals per address and window.
+type refusalCap struct {
+	mu        sync.Mutex
+	now       func() time.Time // time.Now; tests move it
+	limit     int
+	per       map[string]*refusalWindow
+	lastSweep time.Time
+}
+
+type refusalWindow struct {
+	start      time.Time
+	n          int // refusals in the window, written or not
+	suppressed int // refusals not written
+}
+
+// suppressedRun is an ended window with refusals that were not written.
+type suppressedRun struct {
+	address string
+	start   time.Time
+	count   int
+}
+
+func newRefusalCap() *refusalCap {
+	return &refusalCap{now: time.Now, limit: auditRefusalsPerMinute, per: map[string]*refusalWindow{}}
+}
+
+// take counts one refusal from address and reports whether its row is
+// written, with the suppressed counts of windows that have ended meanwhile.
+func (c *refusalCap) take(address string) (write bool, ended []suppressedRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if now.Sub(c.lastSweep) >= time.Second {
+		c.lastSweep = now
+		ended = c.sweep(now, false)
+	}
+	w := c.per[address]
+	if w != nil && now.Sub(w.start) >= auditRefusalWindow {
+		if w.suppressed > 0 {
+			ended = append(ended, suppressedRun{address, w.start, w.suppressed})
+		}
+		w = nil
+	}
+	if w == nil {
+		if _, ok := c.per[address]; !ok && len(c.per) >= auditCapAddresses {
+			address = "*"
+			w = c.per[address]
+		}
+		if w == nil {
+			w = &refusalWindow{start: now}
+			c.per[address] = w
+		}
+	}
+	w.n++
+	if w.n <= c.limit {
+		return true, ended
+	}
+	w.suppressed++
+	return false, ended
+}
+
+// sweep removes ended windows (every window when all), returning those with
+// suppressed refusals. The caller holds mu.
+func (c *refusalCap) sweep(now time.Time, all bool) []suppressedRun {
+	var ended []suppressedRun
+	for a, w := range c.per {
+		if all || now.Sub(w.start) >= auditRefusalWindow {
+			if w.suppressed > 0 {
+				ended = append(ended, suppressedRun{a, w.start, w.suppressed})
+			}
+			delete(c.per, a)
+		}
+	}
+	return ended
+}
+
+// recordRefusal writes a refusal unless its address is past the cap, and the
+// counts of suppressed refusals whose minute has ended.
+func (s *Server) recordRefusal(r *http.Request, action string, detail any) {
+	if s.d.Audit == nil {
+		return
+	}
+	address := clientAddress(r)
+	write, ended := s.refusals.take(address)
+	s.writeSuppressed(r.Context(), ended)
+	if write {
+		n, _ := currentNode(r)
+		s.writeAudit(r.Context(), audit.Record{Actor: n.ID, Action: action, Address: address, Detail: detail})
+	}
+}
+
+func (s *Server) writeSuppressed(ctx context.Context, runs []suppressedRun) {
+	for _, e := range runs {
+		s.writeAudit(ctx, audit.Record{Action: audit.ActionSuppressed, Address: e.address, Detail: map[string]any{
+			"count": e.count, "from": e.start.UTC(), "to": e.start.Add(auditRefusalWindow).UTC(),
+		}})
+	}
+}
+
+// flushRefusals writes every suppressed count now (when the instance drains).
+func (s *Server) flushRefusals() {
+	if s.d.Audit == nil {
+		return
+	}
+	s.refusals.mu.Lock()
+	runs := s.refusals.sweep(s.refusals.now(), true)
+	s.refusals.mu.Unlock()
+	s.writeSuppressed(context.Background(), runs)
 }
 
 // signinPath is a password sign-in: its 401 is a wrong password, which

@@ -203,9 +203,8 @@ func (s *Server) ended(e bus.AuthEnded) {
 
 // AuthEnded acts on a notice from any instance (bus.SubjectAuthEnded): the
 // node's cached tokens are forgotten (or the one token revoked) and its live
-// streams on this instance are closed — a stream is bound to the credentials
-// it was opened with, and cannot tell which ended, so every stream of the node
-// closes and clients whose credentials still work reconnect.
+// streams on this instance are closed: the streams opened with a revoked
+// token, or every stream of the node when all its credentials ended.
 func (s *Server) AuthEnded(e bus.AuthEnded) {
 	if e.From == s.d.Instance {
 		return // acted on when it happened
@@ -220,6 +219,14 @@ func (s *Server) act(e bus.AuthEnded) {
 		} else {
 			s.tokens.forgetNode(e.Node)
 		}
+	}
+	// One revoked token ends only the streams opened with it; anything wider
+	// (sign-out, everywhere, deactivation) ends every stream of the node.
+	if e.TokenID != 0 && !e.All {
+		if n := s.EndTokenStreams(e.Node, e.TokenID); n > 0 {
+			s.d.Logger.Debug("live streams ended: token revoked", "node", e.Node, "streams", n)
+		}
+		return
 	}
 	if n := s.EndNodeStreams(e.Node); n > 0 {
 		s.d.Logger.Debug("live streams ended: sessions ended", "node", e.Node, "streams", n)
@@ -244,6 +251,7 @@ func (s *Server) mountAuth(r chi.Router) {
 		r.Delete("/api/v1/tokens/{id}", s.apiRevokeToken)
 		r.Get("/settings/profile", s.profilePage)
 		r.Post("/settings/profile", s.saveProfile)
+		s.mountPassword(r)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSteward)
 			r.Post("/api/v1/invites", s.apiCreateInvite)
@@ -276,7 +284,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
 	// API clients authenticate with tokens; no browser session is started.
 	n, token, err := s.d.Store.CreateAccountWithToken(r.Context(), community.SignupInput{
 		Email: req.Email, Password: req.Password, Handle: req.Handle, DisplayName: req.DisplayName,
-		Invite: req.Invite, RequireInvite: !s.openRegistration(),
+		Invite: req.Invite, RequireInvite: !s.openRegistration(), BannedWords: s.d.PasswordBannedWords,
 	}, "sign-up")
 	if err != nil {
 		s.failAccount(w, r, err)
@@ -353,6 +361,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		if !s.signOutEverywhere(w, r, n) {
 			return
 		}
+		clearSite(w)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -371,6 +380,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		s.record(r, audit.ActionSignout, map[string]any{"token": tokenID})
 		s.ended(bus.AuthEnded{Node: n.ID, TokenID: tokenID})
 	}
+	clearSite(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -553,7 +563,7 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	v.Email, v.Handle, v.DisplayName = r.PostFormValue("email"), r.PostFormValue("handle"), r.PostFormValue("display_name")
 	n, err := s.d.Store.CreateAccount(r.Context(), community.SignupInput{
 		Email: v.Email, Password: r.PostFormValue("password"), Handle: v.Handle, DisplayName: v.DisplayName,
-		Invite: v.Invite, RequireInvite: !s.openRegistration(),
+		Invite: v.Invite, RequireInvite: !s.openRegistration(), BannedWords: s.d.PasswordBannedWords,
 	})
 	if err == nil {
 		err = s.signIn(r.Context(), n)
@@ -666,6 +676,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	n, signedIn := currentNode(r)
 	if signedIn && r.PostFormValue("everywhere") != "" {
 		if s.signOutEverywhere(w, r, n) {
+			clearSite(w)
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 		}
 		return
@@ -678,5 +689,6 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 		s.record(r, audit.ActionSignout, nil)
 		s.ended(bus.AuthEnded{Node: n.ID})
 	}
+	clearSite(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

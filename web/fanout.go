@@ -447,7 +447,8 @@ func (h *hub) remember(ev *liveEvent) {
 
 // dispatch remembers ev and queues it on the streams of its recipients.
 func (h *hub) dispatch(ev *liveEvent) {
-	var ready, lagging []*subscriber
+	ready := make([]*subscriber, 0, len(ev.Event.To)) // about one stream per recipient
+	var lagging []*subscriber
 	offer := func(sub *subscriber) {
 		schedule, lag := sub.enqueue(ev)
 		if schedule {

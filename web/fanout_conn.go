@@ -39,7 +39,7 @@ func takeOver(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Writer, 
 
 // setSSEHeaders are an event stream's headers (whoever writes them).
 func setSSEHeaders(h http.Header) {
-	h.Set("Content-Type", "text/event-stream")
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 }

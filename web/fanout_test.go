@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -103,6 +105,78 @@ func BenchmarkFanout(b *testing.B) {
 				target.Store(int64((i + 1) * c.recipients))
 				lt.seq++
 				lt.s.Dispatch(bus.Message{Seq: lt.seq, Data: data, Time: time.Now()})
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					b.Fatalf("event %d: %d of %d deliveries after 10s", i, total.Load(), target.Load())
+				}
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&ms1)
+			deliveries := float64(b.N * c.recipients)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/deliveries, "B/delivery")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/deliveries, "allocs/delivery")
+		})
+	}
+}
+
+// countingConn is a connection that discards what is written to it and counts
+// the events (blank-line terminated blocks) in it.
+type countingConn struct {
+	net.Conn // nil: only Write, SetWriteDeadline and Close are used
+	total    *atomic.Int64
+	target   *atomic.Int64
+	done     chan<- struct{}
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n := int64(bytes.Count(p, []byte("\n\n")))
+	if c.total.Add(n) == c.target.Load() {
+		c.done <- struct{}{}
+	}
+	return len(p), nil
+}
+func (c *countingConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *countingConn) Close() error                     { return nil }
+
+// BenchmarkDispatch is the fan-out without sockets: Dispatch of one event to
+// the recipients among N live streams, through the queues, the writers' pool
+// and the cached rendering, down to the one Write per batch (into a counting
+// connection). One op is one event.
+func BenchmarkDispatch(b *testing.B) {
+	for _, c := range []struct{ subscribers, recipients int }{{1000, 1000}, {3000, 300}, {10000, 300}} {
+		b.Run(fmt.Sprintf("subscribers=%d/recipients=%d", c.subscribers, c.recipients), func(b *testing.B) {
+			s := New(Deps{})
+			b.Cleanup(s.Drain)
+			var total, target atomic.Int64
+			target.Store(-1)
+			done := make(chan struct{}, 1)
+			for i := range c.subscribers {
+				sub := s.hub.newSubscriber(int64(i+1), apiFormat, false)
+				if !s.streams.add(sub) {
+					b.Fatal("draining")
+				}
+				s.hub.start(s)
+				sub.conn = &countingConn{total: &total, target: &target, done: done}
+				s.hub.add(sub, 0)
+				if !s.handOff(sub, 0, io.Discard, func() error { return nil }) {
+					b.Fatal("hand-off failed")
+				}
+			}
+			to := make([]int64, 0, c.recipients)
+			for i := range c.recipients {
+				to = append(to, int64(i*c.subscribers/c.recipients)+1)
+			}
+			obj, _ := json.Marshal(map[string]any{"id": 1, "body": strings.Repeat("A share of ordinary length. ", 12)})
+			data, _ := json.Marshal(community.Event{Type: "share.created", To: to, Object: obj, At: time.Now()})
+			var ms0, ms1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms0)
+			b.ResetTimer()
+			for i := range b.N {
+				target.Store(int64((i + 1) * c.recipients))
+				s.Dispatch(bus.Message{Seq: uint64(i + 1), Data: data, Time: time.Now()})
 				select {
 				case <-done:
 				case <-time.After(10 * time.Second):

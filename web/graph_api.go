@@ -247,10 +247,10 @@ func (s *Server) apiGraphExport(format string) http.HandlerFunc {
 		switch {
 		case format == "graphml":
 			err = graph.WriteGraphML(&buf, snap, edges)
-			name, contentType = name+".graphml", "application/graphml+xml"
+			name, contentType = name+".graphml", "application/graphml+xml; charset=utf-8"
 		case format == "gexf":
 			err = graph.WriteGEXF(&buf, snap, edges)
-			name, contentType = name+".gexf", "application/gexf+xml"
+			name, contentType = name+".gexf", "application/gexf+xml; charset=utf-8"
 		case what == "edges":
 			err = graph.WriteEdgesCSV(&buf, snap, edges)
 			name += "-edges.csv"

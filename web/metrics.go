@@ -29,7 +29,7 @@ func serveMetrics() http.Handler { return metrics.Handler() }
 // observe itself.
 func observeRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == metricsPath {
+		if r.URL.Path == metricsPath || streamPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -75,4 +75,11 @@ func statusClass(status int) string {
 		return "other"
 	}
 	return strconv.Itoa(status/100) + "xx"
+}
+
+// streamPath is a route that answers with an event stream when it succeeds;
+// its refusals (400, 401) are left out with its streams, so the series of
+// answered requests holds no stream route at all.
+func streamPath(p string) bool {
+	return p == "/api/v1/events" || p == "/live" || p == "/cluster/live" || strings.HasSuffix(p, "/live")
 }

@@ -65,6 +65,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // style-src, img-src or connect-src is needed (cmd/server/headers_test.go
 // checks every page against it).
 //
+// Every answer is Cache-Control: no-store unless its handler says otherwise.
+//
 // HSTS is sent only on a connection that is itself TLS: over plain HTTP a
 // browser ignores it, and where a proxy terminates TLS the proxy sets it.
 func securityHeaders(next http.Handler) http.Handler {
@@ -77,11 +79,22 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// No cache, shared or the browser's, keeps a dynamic answer (ASVS
+		// 14.2.2, 14.3.2): nearly every page shows someone's network, feedback
+		// or kudos, and the back button must not show them after signing out.
+		// A handler may override it; /static sets its own long cache.
+		h.Set("Cache-Control", "no-store")
 		if r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r.WithContext(templ.WithNonce(r.Context(), nonce)))
 	})
+}
+
+// clearSite tells the browser, on signing out, to drop what it kept of this
+// site: cached pages, cookies and any storage (ASVS 14.3.1).
+func clearSite(w http.ResponseWriter) {
+	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
 }
 
 func newNonce() string {

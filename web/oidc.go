@@ -33,7 +33,8 @@ type SSO struct {
 	EmailDomains []string // only verified emails at these domains sign in or are created
 	ProviderName string   // "Sign in with …"
 	// Client talks to the provider (discovery, keys, code exchange); nil: one
-	// with a 10 s timeout.
+	// with a 10 s timeout. Redirects are never followed, whatever its
+	// CheckRedirect says (see client).
 	Client *http.Client
 
 	mu sync.Mutex
@@ -69,12 +70,22 @@ type ssoFlow struct {
 	Started  time.Time `json:"started"`
 }
 
+// client is the HTTP client for every call to the provider. It never follows
+// a redirect (ASVS 15.3.2): discovery, the key set and the token endpoint are
+// named by the issuer and its discovery document, and a 3xx from any of them
+// could send the client secret, the code or the PKCE verifier to a host
+// nobody configured. A redirect is answered as the failure it is.
 func (c *SSO) client() *http.Client {
+	cl := http.Client{Timeout: 10 * time.Second}
 	if c.Client != nil {
-		return c.Client
+		cl = *c.Client
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	cl.CheckRedirect = refuseRedirects
+	return &cl
 }
+
+// refuseRedirects makes an http.Client return a 3xx answer as it is.
+func refuseRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // relyingParty discovers the provider once; a failed attempt is not kept, so
 // the next sign-in tries again. Concurrent callers wait for one attempt.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,9 @@ type Deps struct {
 	// Registration is REGISTRATION: "open" lets anyone sign up; anything else
 	// ("invite") needs an invite a steward created.
 	Registration string
+	// PasswordBannedWords is PASSWORD_BANNED_WORDS: the organisation's words
+	// no new password may contain (community.ValidateNewPassword).
+	PasswordBannedWords []string
 	// Checks are run by /readyz, by name ("postgres", "nats").
 	Checks map[string]Check
 	// Events is the ordered event stream (nil: no live events).
@@ -69,6 +73,13 @@ type Deps struct {
 	// Shares writes new shares: a community.ShareBatcher commits concurrent
 	// ones together (nil: Store writes each alone). web/network.go.
 	Shares ShareCreator
+	// TrustedProxies are TRUSTED_PROXIES: peers whose X-Forwarded-For names
+	// the client (web/ratelimit.go clientAddress; empty: trust none).
+	TrustedProxies []netip.Prefix
+	// WriteLimitPerMinute and SignupLimitPerMinute are the anti-automation
+	// limits of web/ratelimit.go (0: off).
+	WriteLimitPerMinute  int
+	SignupLimitPerMinute int
 }
 
 // Server holds the router and the live streams of one instance.
@@ -80,6 +91,7 @@ type Server struct {
 	streams  *streams
 	hub      *hub
 	draining atomic.Bool
+	refusals *refusalCap // audit rows of refusals per address (web/audit.go)
 }
 
 // RequestTimeout bounds ordinary (non-streaming) requests.
@@ -93,17 +105,25 @@ func New(d Deps) *Server {
 	if d.LiveInterval == 0 {
 		d.LiveInterval = 2 * time.Second
 	}
-	s := &Server{d: d, streams: newStreams(), hub: newHub()}
+	s := &Server{d: d, streams: newStreams(), hub: newHub(), refusals: newRefusalCap()}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
+	r.Use(s.resolveClientAddress) // web/ratelimit.go: TRUSTED_PROXIES
 	r.Use(middleware.GetHead)
 	r.Use(s.logRequests)
 	r.Use(observeRequests)
 	r.Use(s.recoverPanics)
 	r.Use(securityHeaders)
+	// Cross-origin unsafe requests are refused before any handler or
+	// authentication runs, and after securityHeaders, so that the 403 carries
+	// the CSP and the other headers like every answer (web/audit.go).
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))
+	r.Use(csrf.Handler)
 	r.Use(s.checkInput) // web/limits.go: bodies bounded (413), text without NUL or bad UTF-8 (422)
 	r.Use(s.authenticate)
+	r.Use(s.limitWrites) // web/ratelimit.go: sign-ups per address, writes per node
 	r.Use(s.offerSSO)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
@@ -137,9 +157,7 @@ func New(d Deps) *Server {
 		s.mountPrivacy(r)
 	})
 
-	// Cross-origin unsafe requests are refused before any handler runs.
-	csrf := http.NewCrossOriginProtection()
-	s.handler = csrf.Handler(r)
+	s.handler = r
 	s.router = r
 	return s
 }
@@ -155,4 +173,5 @@ func (s *Server) Clients() int { return s.streams.count() }
 func (s *Server) Drain() {
 	s.draining.Store(true)
 	s.streams.closeAll()
+	s.flushRefusals()
 }

@@ -271,11 +271,19 @@ func azCases() []azCase {
 		}},
 		{"GET", "/api/v1/me", azAPI, azPath("/api/v1/me")},
 		{"GET", "/api/v1/me/export", azAPI, azPath("/api/v1/me/export")},
+		{"POST", "/api/v1/me/password", azAPI, azJSON("/api/v1/me/password", func(*azFixture, *azActor) any {
+			// The same password again, keeping the other sessions: allowed,
+			// and the matrix's roles keep signing in with it.
+			return map[string]any{"current_password": testPassword, "new_password": testPassword}
+		})},
 		{"PATCH", "/api/v1/me", azAPI, azJSON("/api/v1/me", func(f *azFixture, _ *azActor) any {
 			return map[string]any{"title": sp("Tester %d", f.next())}
 		})},
 		{"POST", "/api/v1/nodes/{handle}/deactivate", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
 			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/deactivate"}
+		}},
+		{"POST", "/api/v1/nodes/{handle}/sessions/end", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
+			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/sessions/end"}
 		}},
 		{"POST", "/api/v1/nodes/{handle}/steward", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
 			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/steward"}
@@ -517,6 +525,10 @@ func azCases() []azCase {
 		{"GET", "/search", azPage, azPath("/search?q=authz")},
 		{"GET", "/settings/data", azPage, azPath("/settings/data")},
 		{"GET", "/settings/data/export", azPage, azPath("/settings/data/export")},
+		{"GET", "/settings/password", azPage, azPath("/settings/password")},
+		{"POST", "/settings/password", azPage, azForm("/settings/password", func(*azFixture, *azActor) url.Values {
+			return url.Values{"current_password": {testPassword}, "new_password": {testPassword}}
+		})},
 		{"GET", "/settings/profile", azPage, azPath("/settings/profile")},
 		{"POST", "/settings/profile", azPage, azForm("/settings/profile", func(f *azFixture, _ *azActor) url.Values {
 			return url.Values{"title": {sp("Tester %d", f.next())}}

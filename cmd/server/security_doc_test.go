@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -352,11 +353,36 @@ func secDo(t *testing.T, method, u string, body io.Reader) (*http.Response, stri
 	return resp, string(b)
 }
 
+// secLog is a log the server writes while the test reads it: the race
+// detector sees no order in between through the network, only through the lock.
+type secLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *secLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *secLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *secLog) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Reset()
+}
+
 // TestSecurityBareRouter checks what the router does on its own, without a
 // database: request framing, methods, paths that must not exist, the
 // last-resort error handler and the request log.
 func TestSecurityBareRouter(t *testing.T) {
-	var logs bytes.Buffer
+	var logs secLog
 	srv := httptest.NewServer(web.New(web.Deps{
 		Instance: "security-test",
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
@@ -454,7 +480,7 @@ func TestSecurityBareRouter(t *testing.T) {
 	t.Run("a path cannot forge log lines", func(t *testing.T) {
 		forged := "/nothing%0Atime=2026-01-01T00:00:00Z%20level=ERROR%20msg=forged%0D%0Aevil=1"
 		for _, format := range []string{"text", "json"} {
-			var buf bytes.Buffer
+			var buf secLog
 			h := slog.Handler(slog.NewTextHandler(&buf, nil))
 			if format == "json" {
 				h = slog.NewJSONHandler(&buf, nil)
@@ -485,12 +511,23 @@ func TestSecurityBareRouter(t *testing.T) {
 // that matches gets an authorization request with PKCE S256, a state and a
 // nonce.
 func TestSecurityOIDCIssuerMustMatch(t *testing.T) {
-	var claimed string // the issuer the metadata claims
+	var (
+		mu      sync.Mutex
+		claimed string // the issuer the metadata claims
+	)
+	claim := func(issuer string) {
+		mu.Lock()
+		defer mu.Unlock()
+		claimed = issuer
+	}
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/.well-known/openid-configuration" {
 			http.NotFound(w, r)
 			return
 		}
+		mu.Lock()
+		claimed := claimed
+		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": claimed, "authorization_endpoint": claimed + "/authorize", "token_endpoint": claimed + "/token",
@@ -515,14 +552,14 @@ func TestSecurityOIDCIssuerMustMatch(t *testing.T) {
 	}
 
 	t.Run("metadata naming another issuer is refused", func(t *testing.T) {
-		claimed = "https://impostor.example"
+		claim("https://impostor.example")
 		resp := start(t)
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
 			t.Errorf("got %d to %q, want 503 and no redirect to the impostor", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 	t.Run("the configured issuer is used, with PKCE, state and nonce", func(t *testing.T) {
-		claimed = provider.URL
+		claim(provider.URL)
 		resp := start(t)
 		loc, err := url.Parse(resp.Header.Get("Location"))
 		if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), provider.URL+"/authorize?") {

@@ -114,8 +114,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Registration: cfg.Registration,
 		Events:       events,
 		Graph:        graphs,
+		// PASSWORD_BANNED_WORDS, for new passwords (web/password.go).
+		PasswordBannedWords: cfg.PasswordBannedWords,
 		// MIN_GROUP_SIZE: the privacy floor of every analytics aggregate.
 		MinGroupSize: cfg.MinGroupSize,
+		// TRUSTED_PROXIES, WRITE_LIMIT_PER_MINUTE, SIGNUP_LIMIT_PER_MINUTE (web/ratelimit.go).
+		TrustedProxies:       cfg.TrustedProxies,
+		WriteLimitPerMinute:  cfg.WriteLimitPerMinute,
+		SignupLimitPerMinute: cfg.SignupLimitPerMinute,
 		Checks: map[string]web.Check{
 			"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
 			"nats":     b.Ready,

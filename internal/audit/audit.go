@@ -36,7 +36,9 @@ const (
 	ActionRevokeAnalyst     = "revoke_people_analyst"
 	ActionDeactivate        = "deactivate"
 	ActionImport            = "import"
-	ActionReadLog           = "read_audit_log" // who read this log is itself recorded
+	ActionReadLog           = "read_audit_log"   // who read this log is itself recorded
+	ActionRateLimited       = "rate_limited"     // a request refused with 429 by a rate limit
+	ActionSuppressed        = "audit_suppressed" // refusals from one address not written one by one, with their count
 )
 
 // Entry is one row of the log.

@@ -56,6 +56,8 @@ type SignupInput struct {
 	// RequireInvite is the organisation's policy (REGISTRATION=invite), set by
 	// the caller, never by the person signing up.
 	RequireInvite bool `json:"-"`
+	// BannedWords is PASSWORD_BANNED_WORDS, also set by the caller.
+	BannedWords []string `json:"-"`
 }
 
 // normalise trims the input and lower-cases what is case-insensitive, then
@@ -76,7 +78,7 @@ func (in *SignupInput) normalise() error {
 	if err := validateDisplayName(in.DisplayName); err != nil {
 		return err
 	}
-	return ValidatePassword(in.Password)
+	return ValidateNewPassword(in.Password, in.BannedWords, in.Handle, emailName(in.Email))
 }
 
 func validateEmail(field, email string) error {
@@ -310,6 +312,11 @@ func (s *Store) authenticate(ctx context.Context, email, password string) (Node,
 	}
 	if !ok || hash == nil || !n.Active {
 		return Node{}, known, ErrUnauthorized
+	}
+	// The password is at hand only now: a hash made with older parameters
+	// is upgraded while it is.
+	if needsRehash(encoded) {
+		s.rehash(ctx, n.ID, encoded, password)
 	}
 	return n, known, nil
 }

@@ -3,9 +3,12 @@ package community
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nodecommunity/nodecommunity/internal/metrics"
 )
@@ -21,13 +24,15 @@ import (
 // calls queue up, and the next free flusher takes them all (up to MaxBatch) as
 // the next batch. A lone call is written at once, so batching adds no delay
 // when the load is light. A flusher is a goroutine started for a queue and
-// ending when it is empty, so nothing needs shutting down.
+// ending when it is empty, so nothing needs shutting down. The queue holds only
+// callers waiting for their answer, so it is bounded by the requests in flight.
 type ShareBatcher struct {
 	store *Store
 	// MaxBatch bounds the shares of one transaction.
 	MaxBatch int
 	// MaxFlushers bounds the batches committing at once, each on one pooled
-	// connection; the rest of the pool stays free for everything else.
+	// connection; the rest of the pool stays free for everything else. A
+	// second flusher starts only when a whole batch waits (needFlusher).
 	MaxFlushers int
 	// Timeout bounds one batch (its commit, its events' publishing).
 	Timeout time.Duration
@@ -72,7 +77,7 @@ func (b *ShareBatcher) CreateShare(ctx context.Context, author int64, in ShareIn
 	p := &pendingShare{w: w, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
-	start := b.flushers < max(b.MaxFlushers, 1)
+	start := b.needFlusher()
 	if start {
 		b.flushers++
 	}
@@ -96,6 +101,15 @@ func (b *ShareBatcher) CreateShare(ctx context.Context, author int64, in ShareIn
 		return Share{}, w.err
 	}
 	return w.share, nil
+}
+
+// needFlusher reports whether a flusher should start for the queue: when none
+// runs, or when those running cannot keep up (a whole batch waits) and fewer
+// than MaxFlushers run. One flusher at a time makes the largest batches, which
+// cost PostgreSQL the least per share; a second overlaps its commit with the
+// first's only when the load needs it. Called with mu held.
+func (b *ShareBatcher) needFlusher() bool {
+	return b.flushers == 0 || (b.flushers < b.MaxFlushers && len(b.queue) >= max(b.MaxBatch, 1))
 }
 
 // flush writes batches until the queue is empty.
@@ -139,14 +153,18 @@ func (b *ShareBatcher) commit(ctx context.Context, batch []*pendingShare) {
 		ws[i] = p.w
 	}
 	if err := writeShares(wctx, b.store.pool, ws); err != nil {
-		if len(batch) == 1 {
-			batch[0].err = wrap("create share", err)
-		} else {
-			// Something failed the whole transaction (a share whose author
-			// was just deleted, a lost connection): write each share alone,
-			// so that one bad share cannot fail the others.
+		if len(batch) > 1 && rolledBack(err) {
+			// One share failed the whole statement (its author was just
+			// deleted, say): write each alone, so that one bad share cannot
+			// fail the others.
 			for _, p := range batch {
 				p.err = wrap("create share", writeShares(wctx, b.store.pool, []*shareWrite{p.w}))
+			}
+		} else {
+			// Either a lone share, or the outcome is unknown (the connection
+			// broke, the time ran out): writing again could write twice.
+			for _, p := range batch {
+				p.err = wrap("create share", err)
 			}
 		}
 	}
@@ -159,6 +177,13 @@ func (b *ShareBatcher) commit(ctx context.Context, batch []*pendingShare) {
 	default:
 		b.finish(ctx, batch)
 	}
+}
+
+// rolledBack reports whether err means for certain that nothing was written:
+// PostgreSQL refused the statement (and rolled it back), or it was never sent.
+func rolledBack(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || pgconn.SafeToRetry(err)
 }
 
 // finishing is the semaphore of batches being finished, made on first use.

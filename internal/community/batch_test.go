@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TestShareWriteMatchesStoredShare checks that the share CreateShare and
@@ -258,6 +260,8 @@ func TestShareBatcherFailures(t *testing.T) {
 		wantField(t, err, "body")
 		_, err = f.batcher.CreateShare(ctx, f.members[0], ShareInput{Body: "x", Audience: "friends"})
 		wantField(t, err, "audience")
+		_, err = f.batcher.CreateShare(ctx, f.members[0], ShareInput{Body: "nul \x00 inside", Audience: "everyone"})
+		wantField(t, err, "body")
 		if len(f.batcher.queue) != 0 {
 			t.Errorf("queue holds %d, want nothing queued", len(f.batcher.queue))
 		}
@@ -353,4 +357,46 @@ func TestShareBatcherFailures(t *testing.T) {
 			t.Errorf("the abandoned share was written")
 		}
 	})
+}
+
+func TestShareBatcherFlushers(t *testing.T) {
+	b := &ShareBatcher{MaxBatch: 4, MaxFlushers: 2}
+	cases := []struct {
+		name     string
+		flushers int
+		queued   int
+		want     bool
+	}{
+		{"none running", 0, 1, true},
+		{"one running, less than a batch waiting", 1, 3, false},
+		{"one running, a whole batch waiting", 1, 4, true},
+		{"all running", 2, 10, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b.flushers, b.queue = tc.flushers, make([]*pendingShare, tc.queued)
+			if got := b.needFlusher(); got != tc.want {
+				t.Errorf("needFlusher() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRolledBack(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused by PostgreSQL", fmt.Errorf("x: %w", &pgconn.PgError{Code: "23503"}), true},
+		{"time ran out", context.DeadlineExceeded, false},
+		{"connection broke", errors.New("unexpected EOF"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rolledBack(tc.err); got != tc.want {
+				t.Errorf("rolledBack(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
 }

@@ -52,10 +52,15 @@ func ValidatePassword(pw string) error {
 	return nil
 }
 
+// commonPasswordSet is the workplace list (common_passwords.go) and the
+// breached-password corpus (accounts_password.go), lower-cased.
 var commonPasswordSet = sync.OnceValue(func() map[string]struct{} {
-	m := make(map[string]struct{}, len(commonPasswords))
-	for _, p := range commonPasswords {
-		m[strings.ToLower(p)] = struct{}{}
+	breached := breachedPasswords()
+	m := make(map[string]struct{}, len(commonPasswords)+len(breached))
+	for _, list := range [][]string{commonPasswords, breached} {
+		for _, p := range list {
+			m[strings.ToLower(p)] = struct{}{}
+		}
 	}
 	return m
 })

@@ -124,6 +124,9 @@ func validateBody(body string, allowEmpty bool) (string, error) {
 	if body == "" && !allowEmpty {
 		return "", invalid("body", "write something to share")
 	}
+	if strings.ContainsRune(body, 0) { // PostgreSQL text cannot hold it
+		return "", invalid("body", "a share cannot contain the NUL character")
+	}
 	if n := utf8.RuneCountInString(body); n > MaxShareLength {
 		return "", invalid("body", "a share holds at most %d characters; this one has %d", MaxShareLength, n)
 	}
@@ -260,22 +263,22 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 
 // shareInput is one share as insertSharesSQL reads it.
 type shareInput struct {
-	I            int             `json:"i"`
-	Author       int64           `json:"author"`
-	Audience     string          `json:"audience"`
-	Slug         string          `json:"slug"`
-	Body         string          `json:"body"`
-	Tags         []string        `json:"tags"`
-	Mentions     []string        `json:"mentions"`
-	ParentID     *int64          `json:"parent_id"`
-	OriginID     *int64          `json:"origin_id"`
-	ParentAuthor *int64          `json:"parent_author"`
-	Subject      string          `json:"subject"`
-	Payload      json.RawMessage `json:"payload"`
+	I            int      `json:"i"`
+	Author       int64    `json:"author"`
+	Audience     string   `json:"audience"`
+	Slug         string   `json:"slug"`
+	Body         string   `json:"body"`
+	Tags         []string `json:"tags"`
+	Mentions     []string `json:"mentions"`
+	ParentID     *int64   `json:"parent_id"`
+	OriginID     *int64   `json:"origin_id"`
+	ParentAuthor *int64   `json:"parent_author"`
+	Subject      string   `json:"subject"`
+	Payload      Share    `json:"payload"` // the fields Go knows
 }
 
 // input prepares w for insertSharesSQL as input i, and resets its outcome.
-func (w *shareWrite) input(i int) (shareInput, error) {
+func (w *shareWrite) input(i int) shareInput {
 	known := Share{Audience: w.audience, Body: w.body, Tags: w.tags}
 	in := shareInput{I: i, Author: w.author, Audience: w.audience, Slug: strings.ToLower(w.slug), Body: w.body,
 		Tags: w.tags, Mentions: w.mentions, Subject: "nc.evt.all"}
@@ -295,12 +298,9 @@ func (w *shareWrite) input(i int) (shareInput, error) {
 	case AudienceConnections:
 		in.Subject = nodeSubject(w.author)
 	}
-	var err error
-	if in.Payload, err = json.Marshal(known); err != nil {
-		return in, fmt.Errorf("share event: %w", err)
-	}
+	in.Payload = known
 	w.share, w.event, w.err = known, Event{Type: "share.created", Subject: in.Subject, ToAll: w.audience == AudienceEveryone}, nil
-	return in, nil
+	return in
 }
 
 // scan reads w's answer from insertSharesSQL (after its input number).
@@ -351,10 +351,7 @@ func writeShares(ctx context.Context, db interface {
 }, ws []*shareWrite) error {
 	inputs := make([]shareInput, len(ws))
 	for i, w := range ws {
-		var err error
-		if inputs[i], err = w.input(i); err != nil {
-			return err
-		}
+		inputs[i] = w.input(i)
 	}
 	batch, err := json.Marshal(inputs)
 	if err != nil {

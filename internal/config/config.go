@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,6 +51,16 @@ type Config struct {
 	// INTERACTION_RETENTION: who-interacted-with-whom metadata older than this
 	// is purged (at least MinInteractionRetention).
 	InteractionRetention time.Duration
+	// TRUSTED_PROXIES: proxies whose X-Forwarded-For is believed (empty: none).
+	TrustedProxies []netip.Prefix
+	// WRITE_LIMIT_PER_MINUTE: unsafe requests a signed-in node may make per
+	// minute on one instance (0: no limit).
+	WriteLimitPerMinute int
+	// SIGNUP_LIMIT_PER_MINUTE: sign-ups per client address per minute (0: no limit).
+	SignupLimitPerMinute int
+	// PASSWORD_BANNED_WORDS: words of this organisation (its name, domain,
+	// products) that no new password may contain, besides the product's own.
+	PasswordBannedWords []string
 }
 
 // OIDC configures single sign-on. An empty Issuer turns it off.
@@ -91,6 +102,7 @@ var Names = []string{
 	"LOG_LEVEL", "LOG_FORMAT", "SEED_DEMO", "SHUTDOWN_TIMEOUT", "PEER_HEARTBEAT", "PEER_TTL",
 	"REGISTRATION", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME", "MIN_GROUP_SIZE",
 	"NATS_SYNC_ALWAYS", "INTERACTION_RETENTION",
+	"TRUSTED_PROXIES", "WRITE_LIMIT_PER_MINUTE", "SIGNUP_LIMIT_PER_MINUTE", "PASSWORD_BANNED_WORDS",
 	"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_EMAIL_DOMAIN", "OIDC_PROVIDER_NAME",
 }
 
@@ -131,6 +143,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		SessionLifetime: 12 * time.Hour,
 
 		InteractionRetention: DefaultInteractionRetention,
+		WriteLimitPerMinute:  DefaultWriteLimitPerMinute,
+		SignupLimitPerMinute: DefaultSignupLimitPerMinute,
 	}
 
 	if v := get("HTTP_ADDR"); v != "" {
@@ -279,6 +293,39 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 		c.InteractionRetention = d
 	}
+	if v := get("PASSWORD_BANNED_WORDS"); v != "" {
+		for w := range strings.SplitSeq(v, ",") {
+			w = strings.ToLower(strings.TrimSpace(w))
+			if w == "" {
+				continue
+			}
+			// Shorter words would refuse too many good passwords ("ab" is in
+			// many a passphrase); 64 is far past any name worth banning.
+			if n := utf8.RuneCountInString(w); n < 3 || n > 64 {
+				return c, bad("PASSWORD_BANNED_WORDS", "each word needs 3 to 64 characters (example: acme, acme.example, widgetpro)")
+			}
+			c.PasswordBannedWords = append(c.PasswordBannedWords, w)
+		}
+	}
+	if v := get("TRUSTED_PROXIES"); v != "" {
+		ps, err := parseProxies(v)
+		if err != nil {
+			return c, bad("TRUSTED_PROXIES", err.Error()+" (example 10.0.0.0/8, 192.168.1.10)")
+		}
+		c.TrustedProxies = ps
+	}
+	for _, l := range []struct {
+		name string
+		into *int
+	}{{"WRITE_LIMIT_PER_MINUTE", &c.WriteLimitPerMinute}, {"SIGNUP_LIMIT_PER_MINUTE", &c.SignupLimitPerMinute}} {
+		if v := get(l.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1_000_000 {
+				return c, bad(l.name, "use a whole number from 0 (no limit) to 1000000")
+			}
+			*l.into = n
+		}
+	}
 	if err := parseOIDC(getenv, &c.OIDC); err != nil {
 		return c, err
 	}
@@ -289,6 +336,39 @@ func Parse(getenv func(string) string) (Config, error) {
 		return c, &Error{Name: "PEER_TTL", Message: fmt.Sprintf("must be at least twice PEER_HEARTBEAT (%s), or live peers would be dropped between heartbeats", c.Heartbeat)}
 	}
 	return c, nil
+}
+
+// Default anti-automation limits (ASVS 2.4.1). 600 writes a minute is ten a
+// second, far above what a person clicks and what cmd/faults' clients send
+// (20 a second spread over 50 nodes), yet it stops one account from flooding
+// the network; 60 sign-ups a minute per address lets a whole office behind one
+// NAT join at once.
+const (
+	DefaultWriteLimitPerMinute  = 600
+	DefaultSignupLimitPerMinute = 60
+)
+
+// parseProxies reads a comma-separated list of CIDRs; a bare address is a
+// single-host prefix.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, f := range splitList(v) {
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR", f)
+			}
+			ps = append(ps, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", f)
+		}
+		a = a.Unmap()
+		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return ps, nil
 }
 
 // parseRetention reads a Go duration, or a whole number of days ("365d"), which

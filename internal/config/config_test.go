@@ -49,28 +49,32 @@ func TestDefaults(t *testing.T) {
 
 func TestValidValues(t *testing.T) {
 	c, err := Parse(env(map[string]string{
-		"HTTP_ADDR":            "0.0.0.0:9000",
-		"HTTP_ADVERTISE":       "localhost:8081",
-		"DATABASE_URL":         "postgres://u:p@db.internal:5432/nc?sslmode=disable",
-		"NATS_LISTEN":          "127.0.0.1:4222",
-		"NATS_CLUSTER_LISTEN":  "127.0.0.1:6222",
-		"NATS_CLUSTER_PEERS":   "nats://127.0.0.1:6223, nats-route://127.0.0.1:6224",
-		"NATS_CLUSTER_NAME":    "acme",
-		"INSTANCE_NAME":        "peer-a",
-		"DATA_DIR":             "/tmp/nc",
-		"LOG_LEVEL":            "debug",
-		"LOG_FORMAT":           "JSON",
-		"SEED_DEMO":            "true",
-		"SHUTDOWN_TIMEOUT":     "5s",
-		"PEER_HEARTBEAT":       "500ms",
-		"PEER_TTL":             "3s",
-		"REGISTRATION":         "Open",
-		"SESSION_IDLE_TIMEOUT": "10m",
-		"SESSION_LIFETIME":     "1h",
-		"MIN_GROUP_SIZE":       "8",
+		"HTTP_ADDR":             "0.0.0.0:9000",
+		"HTTP_ADVERTISE":        "localhost:8081",
+		"DATABASE_URL":          "postgres://u:p@db.internal:5432/nc?sslmode=disable",
+		"NATS_LISTEN":           "127.0.0.1:4222",
+		"NATS_CLUSTER_LISTEN":   "127.0.0.1:6222",
+		"NATS_CLUSTER_PEERS":    "nats://127.0.0.1:6223, nats-route://127.0.0.1:6224",
+		"NATS_CLUSTER_NAME":     "acme",
+		"INSTANCE_NAME":         "peer-a",
+		"DATA_DIR":              "/tmp/nc",
+		"LOG_LEVEL":             "debug",
+		"LOG_FORMAT":            "JSON",
+		"SEED_DEMO":             "true",
+		"SHUTDOWN_TIMEOUT":      "5s",
+		"PEER_HEARTBEAT":        "500ms",
+		"PEER_TTL":              "3s",
+		"REGISTRATION":          "Open",
+		"SESSION_IDLE_TIMEOUT":  "10m",
+		"SESSION_LIFETIME":      "1h",
+		"MIN_GROUP_SIZE":        "8",
+		"PASSWORD_BANNED_WORDS": " Acme, acme.example ,,widgetpro",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, want := c.PasswordBannedWords, []string{"acme", "acme.example", "widgetpro"}; !slices.Equal(got, want) {
+		t.Errorf("PasswordBannedWords = %q, want %q", got, want)
 	}
 	if got, want := c.ClusterPeers, []string{"nats://127.0.0.1:6223", "nats-route://127.0.0.1:6224"}; !slices.Equal(got, want) {
 		t.Errorf("ClusterPeers = %q, want %q", got, want)
@@ -122,6 +126,7 @@ func TestInvalidValues(t *testing.T) {
 		{"shutdown timeout too short", map[string]string{"SHUTDOWN_TIMEOUT": "10ms"}, "SHUTDOWN_TIMEOUT"},
 		{"heartbeat too short", map[string]string{"PEER_HEARTBEAT": "1ms"}, "PEER_HEARTBEAT"},
 		{"registration", map[string]string{"REGISTRATION": "closed"}, "REGISTRATION"},
+		{"banned word too short", map[string]string{"PASSWORD_BANNED_WORDS": "acme, ab"}, "PASSWORD_BANNED_WORDS"},
 		{"session idle timeout not a duration", map[string]string{"SESSION_IDLE_TIMEOUT": "30"}, "SESSION_IDLE_TIMEOUT"},
 		{"session idle timeout too short", map[string]string{"SESSION_IDLE_TIMEOUT": "5s"}, "SESSION_IDLE_TIMEOUT"},
 		{"session lifetime shorter than idle timeout", map[string]string{"SESSION_IDLE_TIMEOUT": "2h", "SESSION_LIFETIME": "1h"}, "SESSION_LIFETIME"},
@@ -307,6 +312,55 @@ func TestOIDCConfig(t *testing.T) {
 			}
 			if msg := err.Error(); !strings.HasPrefix(msg, "config: "+tc.want) || strings.Contains(msg, "\n") || strings.Contains(msg, "s3cret") {
 				t.Errorf("got %q, want one line starting with config: %s and no secret", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigTrustedProxiesAndLimits(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		c, err := Parse(env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.TrustedProxies) != 0 {
+			t.Errorf("TrustedProxies = %v, want none (trust no proxy)", c.TrustedProxies)
+		}
+		if c.WriteLimitPerMinute != 600 || c.SignupLimitPerMinute != 60 {
+			t.Errorf("limits = %d, %d, want 600, 60", c.WriteLimitPerMinute, c.SignupLimitPerMinute)
+		}
+	})
+	t.Run("valid", func(t *testing.T) {
+		c, err := Parse(env(map[string]string{
+			"TRUSTED_PROXIES":         "10.0.0.0/8, 192.168.1.10 ,fd00::/8",
+			"WRITE_LIMIT_PER_MINUTE":  "0",
+			"SIGNUP_LIMIT_PER_MINUTE": "5",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range c.TrustedProxies {
+			got = append(got, p.String())
+		}
+		if want := []string{"10.0.0.0/8", "192.168.1.10/32", "fd00::/8"}; !slices.Equal(got, want) {
+			t.Errorf("TrustedProxies = %v, want %v", got, want)
+		}
+		if c.WriteLimitPerMinute != 0 || c.SignupLimitPerMinute != 5 {
+			t.Errorf("limits = %d, %d, want 0, 5", c.WriteLimitPerMinute, c.SignupLimitPerMinute)
+		}
+	})
+	for name, kv := range map[string][2]string{
+		"proxy not a cidr":  {"TRUSTED_PROXIES", "10.0.0.0/33"},
+		"proxy a hostname":  {"TRUSTED_PROXIES", "proxy.internal"},
+		"write negative":    {"WRITE_LIMIT_PER_MINUTE", "-1"},
+		"signup not number": {"SIGNUP_LIMIT_PER_MINUTE", "many"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(env(map[string]string{kv[0]: kv[1]}))
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Name != kv[0] {
+				t.Fatalf("error = %v, want one naming %s", err, kv[0])
 			}
 		})
 	}

@@ -47,6 +47,7 @@ var xssComponents = []xssComponent{
 	viewOf("AsksForYou", AsksForYou),
 	viewOf("SignupPage", SignupPage),
 	viewOf("SigninPage", SigninPage),
+	viewOf("PasswordPage", PasswordPage),
 	viewOf("Cluster", Cluster),
 	viewOf("ClusterTable", ClusterTable),
 	viewOf("Connections", Connections),

@@ -61,6 +61,11 @@ func Handler() http.Handler {
 			http.NotFound(w, r) // no directory listings
 			return
 		}
+		if strings.HasSuffix(name, ".svg") {
+			// mime knows SVG as image/svg+xml without a charset; it is XML
+			// text, and every text answer names its encoding (ASVS 4.1.1).
+			w.Header().Set("Content-Type", "image/svg+xml; charset=utf-8")
+		}
 		fsrv.ServeHTTP(w, r)
 	})
 }
