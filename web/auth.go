@@ -130,7 +130,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(audit.WithAddress(r.Context(), clientAddress(r))))
+		h.ServeHTTP(w, r.WithContext(withUserAgent(audit.WithAddress(r.Context(), clientAddress(r)), r.UserAgent())))
 	})
 }
 
@@ -166,7 +166,9 @@ func (s *Server) signIn(ctx context.Context, n community.Node) error {
 	}
 	s.d.Sessions.Put(ctx, sessionNodeKey, n.ID)
 	s.d.Sessions.Put(ctx, sessionEpochKey, epoch)
-	return nil
+	// Where the session began, for the person's list of sessions
+	// (web/sessions_page.go).
+	return s.d.Store.StartSession(ctx, s.d.Sessions.Token(ctx), n.ID, audit.AddressFrom(ctx), userAgentFrom(ctx))
 }
 
 // endSession signs the browser out: the session row is deleted and the cookie

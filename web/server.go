@@ -143,6 +143,8 @@ func New(d Deps) *Server {
 		r.Get("/cluster", s.cluster)
 		r.Get("/api/v1/cluster", s.apiCluster)
 		s.mountAuth(r)
+		s.mountSessions(r)
+		s.mountReset(r)
 		s.mountImport(r)
 		s.mountConnections(r)
 		s.mountNetwork(r)

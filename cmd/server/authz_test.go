@@ -271,6 +271,11 @@ func azCases() []azCase {
 		}},
 		{"GET", "/api/v1/me", azAPI, azPath("/api/v1/me")},
 		{"GET", "/api/v1/me/export", azAPI, azPath("/api/v1/me/export")},
+		{"GET", "/api/v1/me/sessions", azAPI, azPath("/api/v1/me/sessions")},
+		{"POST", "/api/v1/me/sessions/end", azAPI, azJSON("/api/v1/me/sessions/end", func(*azFixture, *azActor) any {
+			// Every browser session of the role ends; it acts with its token.
+			return map[string]any{"all": true, "password": testPassword}
+		})},
 		{"POST", "/api/v1/me/password", azAPI, azJSON("/api/v1/me/password", func(*azFixture, *azActor) any {
 			// The same password again, keeping the other sessions: allowed,
 			// and the matrix's roles keep signing in with it.
@@ -281,6 +286,9 @@ func azCases() []azCase {
 		})},
 		{"POST", "/api/v1/nodes/{handle}/deactivate", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
 			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/deactivate"}
+		}},
+		{"POST", "/api/v1/nodes/{handle}/password-reset", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
+			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/password-reset"}
 		}},
 		{"POST", "/api/v1/nodes/{handle}/sessions/end", azAPISteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
 			return azReq{path: "/api/v1/nodes/" + f.spare(t).handle + "/sessions/end"}
@@ -525,6 +533,21 @@ func azCases() []azCase {
 		{"GET", "/search", azPage, azPath("/search?q=authz")},
 		{"GET", "/settings/data", azPage, azPath("/settings/data")},
 		{"GET", "/settings/data/export", azPage, azPath("/settings/data/export")},
+		{"GET", "/settings/sessions", azPage, azPath("/settings/sessions")},
+		{"POST", "/settings/sessions/end", azPage, azForm("/settings/sessions/end", func(*azFixture, *azActor) url.Values {
+			return url.Values{"all": {"1"}, "password": {testPassword}}
+		})},
+		{"POST", "/nodes/{handle}/sessions/end", azPageSteward, func(t *testing.T, f *azFixture, _ *azActor) azReq {
+			return azReq{path: "/nodes/" + f.spare(t).handle + "/sessions/end", form: url.Values{}}
+		}},
+		// Anyone holding a reset link may use it; using it ends every session,
+		// so everyone is sent to sign in.
+		{"GET", "/reset-password", azPublic, func(t *testing.T, f *azFixture, _ *azActor) azReq {
+			return azReq{path: "/reset-password?token=" + url.QueryEscape(azReset(t, f))}
+		}},
+		{"POST", "/reset-password", azWant{azSignin, azSignin, azSignin, azSignin}, func(t *testing.T, f *azFixture, _ *azActor) azReq {
+			return azReq{path: "/reset-password", form: url.Values{"token": {azReset(t, f)}, "new_password": {"seven quiet rivers under glass"}}}
+		}},
 		{"GET", "/settings/password", azPage, azPath("/settings/password")},
 		{"POST", "/settings/password", azPage, azForm("/settings/password", func(*azFixture, *azActor) url.Values {
 			return url.Values{"current_password": {testPassword}, "new_password": {testPassword}}
@@ -682,6 +705,16 @@ func TestAuthzMatrix(t *testing.T) {
 type azActor struct {
 	handle, token string
 	id            int64
+}
+
+// azReset is a fresh reset link for a spare person, made by the steward.
+func azReset(t *testing.T, f *azFixture) string {
+	t.Helper()
+	r, err := f.store.CreateReset(context.Background(), f.roles[azSteward].id, f.spare(t).handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Token
 }
 
 func (a *azActor) email() string { return a.handle + "@example.test" }
@@ -1094,8 +1127,8 @@ type azWrite struct {
 var azGetWrites = []azWrite{
 	{table: "access_tokens", columns: []string{"last_used_at"},
 		reason: "a token's last use is recorded (at most once a minute), so that its owner can tell a leaked one"},
-	{table: "sessions", columns: []string{"data", "expiry"},
-		reason: "a cookie session's idle deadline moves with every request it makes (SESSION_IDLE_TIMEOUT)"},
+	{table: "sessions", columns: []string{"data", "expiry", "last_seen_at"},
+		reason: "a cookie session's idle deadline and last use move with every request it makes (SESSION_IDLE_TIMEOUT)"},
 	{table: "events", columns: []string{"published_at"},
 		reason: "the outbox relay marks events published in the background, whatever the request"},
 	{table: "audit_log", appendOnly: true,
