@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -191,12 +192,17 @@ func (s *Server) apiShareToCommunity(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	slug := chi.URLParam(r, "slug")
-	if _, err := s.d.Store.FindCommunity(r.Context(), me(r).ID, slug); err != nil {
-		s.failErr(w, r, err) // unknown or invisible community: 404 for the path
-		return
-	}
-	s.createShare(w, r, community.ShareInput{Body: req.Body, Audience: community.AudienceCommunity, CommunitySlug: slug})
+	in := community.ShareInput{Body: req.Body, Audience: community.AudienceCommunity, CommunitySlug: chi.URLParam(r, "slug")}
+	s.writeShare(w, r, in, func(err error) error {
+		// The share's own statement looks the community up (no lookup of its
+		// own per share): one that does not exist or that the caller cannot
+		// see is a 404 for the path, as on the community's other URLs.
+		var ve *community.ValidationError
+		if errors.As(err, &ve) && ve.Field == "community_slug" {
+			return community.ErrNotFound
+		}
+		return err
+	})
 }
 
 func (s *Server) apiCreateShare(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +210,7 @@ func (s *Server) apiCreateShare(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	s.createShare(w, r, community.ShareInput{Body: req.Body, Audience: req.Audience, CommunitySlug: req.CommunitySlug})
+	s.writeShare(w, r, community.ShareInput{Body: req.Body, Audience: req.Audience, CommunitySlug: req.CommunitySlug}, nil)
 }
 
 // ShareCreator writes a new share: the store, or a community.ShareBatcher,
@@ -214,13 +220,18 @@ type ShareCreator interface {
 	CreateShare(ctx context.Context, author int64, in community.ShareInput) (community.Share, error)
 }
 
-func (s *Server) createShare(w http.ResponseWriter, r *http.Request, in community.ShareInput) {
+// writeShare creates a share through Deps.Shares (or the store) and answers
+// 201 with it, or the error (translated by mapErr, if any).
+func (s *Server) writeShare(w http.ResponseWriter, r *http.Request, in community.ShareInput, mapErr func(error) error) {
 	var shares ShareCreator = s.d.Store
 	if s.d.Shares != nil {
 		shares = s.d.Shares
 	}
 	sh, err := shares.CreateShare(r.Context(), me(r).ID, in)
 	if err != nil {
+		if mapErr != nil {
+			err = mapErr(err)
+		}
 		s.failErr(w, r, err)
 		return
 	}

@@ -400,3 +400,45 @@ func TestRolledBack(t *testing.T) {
 		})
 	}
 }
+
+func TestShareBatcherCompressesWithLZ4(t *testing.T) {
+	f := newBatchFixture(t, 2)
+	ctx := context.Background()
+	// A community big enough that its events' recipient lists are compressed.
+	if _, err := f.pool.Exec(ctx, `WITH n AS (INSERT INTO nodes (handle, display_name)
+			SELECT 'big' || i, 'Big ' || i FROM generate_series(1, 300) i RETURNING id)
+		INSERT INTO community_members (community_id, node_id) SELECT (SELECT id FROM communities WHERE slug = 'batch'), id FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	hasLZ4, err := serverHasLZ4(ctx, f.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := f.batcher.CreateShare(ctx, f.members[0], ShareInput{Body: "to a big community", CommunitySlug: "batch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var method *string
+	var recipients int
+	if err := f.pool.QueryRow(ctx, `SELECT pg_column_compression(to_nodes), cardinality(to_nodes) FROM events
+		WHERE type = 'share.created' AND (payload->>'id')::bigint = $1`, sh.ID).Scan(&method, &recipients); err != nil {
+		t.Fatal(err)
+	}
+	if recipients != 302 {
+		t.Errorf("%d recipients, want 302", recipients)
+	}
+	want := "pglz" // the server's default
+	if hasLZ4 {
+		want = "lz4"
+	}
+	if method == nil || *method != want {
+		t.Errorf("to_nodes compressed with %v, want %s (server has lz4: %v)", method, want, hasLZ4)
+	}
+	if _, err := f.store.CreateShare(ctx, f.members[1], ShareInput{Body: "alone, as before", CommunitySlug: "batch"}); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	if err := f.pool.QueryRow(ctx, `SHOW default_toast_compression`).Scan(&def); err != nil || def != "pglz" {
+		t.Errorf("default_toast_compression = %q, %v: the batch's setting must end with its transaction", def, err)
+	}
+}
