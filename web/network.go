@@ -220,14 +220,18 @@ type ShareCreator interface {
 	CreateShare(ctx context.Context, author int64, in community.ShareInput) (community.Share, error)
 }
 
+// shareCreator is Deps.Shares (which batches concurrent writes), or the store.
+func (s *Server) shareCreator() ShareCreator {
+	if s.d.Shares != nil {
+		return s.d.Shares
+	}
+	return s.d.Store
+}
+
 // writeShare creates a share through Deps.Shares (or the store) and answers
 // 201 with it, or the error (translated by mapErr, if any).
 func (s *Server) writeShare(w http.ResponseWriter, r *http.Request, in community.ShareInput, mapErr func(error) error) {
-	var shares ShareCreator = s.d.Store
-	if s.d.Shares != nil {
-		shares = s.d.Shares
-	}
-	sh, err := shares.CreateShare(r.Context(), me(r).ID, in)
+	sh, err := s.shareCreator().CreateShare(r.Context(), me(r).ID, in)
 	if err != nil {
 		if mapErr != nil {
 			err = mapErr(err)

@@ -169,7 +169,7 @@ func (s *Server) shareForm(w http.ResponseWriter, r *http.Request) {
 		in.Audience, in.CommunitySlug = community.AudienceCommunity, slug
 	}
 	next := backTo(r.PostForm.Get("next"), "/")
-	if _, err := s.d.Store.CreateShare(r.Context(), me(r).ID, in); err != nil {
+	if _, err := s.shareCreator().CreateShare(r.Context(), me(r).ID, in); err != nil {
 		var ve *community.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, community.ErrForbidden) {
 			c := s.composer(r, next)
