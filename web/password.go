@@ -110,11 +110,21 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 // apiEndNodeSessions ends every session and token of one person, who stays
 // active (unlike deactivation), on every instance.
 func (s *Server) apiEndNodeSessions(w http.ResponseWriter, r *http.Request) {
-	n, _ := currentNode(r)
-	handle := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(chi.URLParam(r, "handle")), "@"))
-	if err := s.d.Store.EndNodeSessions(r.Context(), n.ID, handle); err != nil {
+	if err := s.endSessionsOf(r, chi.URLParam(r, "handle")); err != nil {
 		s.failErr(w, r, err)
 		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// endSessionsOf is a steward ending every session and token of the person
+// with handle, and telling every instance (its streams close, its cached
+// tokens go).
+func (s *Server) endSessionsOf(r *http.Request, handle string) error {
+	n, _ := currentNode(r)
+	handle = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(handle), "@"))
+	if err := s.d.Store.EndNodeSessions(r.Context(), n.ID, handle); err != nil {
+		return err
 	}
 	if target, err := s.d.Store.FindNodeByHandle(r.Context(), handle); err == nil {
 		s.ended(bus.AuthEnded{Node: target.ID, All: true})
@@ -123,5 +133,5 @@ func (s *Server) apiEndNodeSessions(w http.ResponseWriter, r *http.Request) {
 		// their next lookup, without the notice.
 		s.d.Logger.Warn("node whose sessions ended not found for the notice", "handle", handle, "err", err)
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

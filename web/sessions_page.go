@@ -162,14 +162,10 @@ func (s *Server) sessionsEnd(w http.ResponseWriter, r *http.Request) {
 // endPersonSessions is apiEndNodeSessions for the steward's button on a
 // person's page: POST and redirect back.
 func (s *Server) endPersonSessions(w http.ResponseWriter, r *http.Request) {
-	n, _ := currentNode(r)
 	handle := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(chi.URLParam(r, "handle")), "@"))
-	if err := s.d.Store.EndNodeSessions(r.Context(), n.ID, handle); err != nil {
+	if err := s.endSessionsOf(r, handle); err != nil {
 		s.failErr(w, r, err)
 		return
-	}
-	if target, err := s.d.Store.FindNodeByHandle(r.Context(), handle); err == nil {
-		s.ended(bus.AuthEnded{Node: target.ID, All: true})
 	}
 	http.Redirect(w, r, "/people/"+handle, http.StatusSeeOther)
 }
