@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/server
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test test-faults cluster generate lint bench bench-load fuzz clean
+.PHONY: run build test test-faults cluster generate lint bench bench-load fuzz sbom clean
 
 ## run: build and serve one instance with embedded NATS, a private PostgreSQL
 ## under .data/ (unless DATABASE_URL is set) and a demo organisation.
@@ -52,6 +52,10 @@ fuzz:
 ## generate: regenerate the templ components (the generated files are committed).
 generate:
 	$(GO) tool templ generate
+
+## sbom: a CycloneDX 1.5 bill of materials of the built binary (Go modules, vendored htmx).
+sbom: build
+	./$(BIN) sbom > bin/sbom.cdx.json
 
 lint:
 	$(GO) vet ./...

@@ -10,6 +10,7 @@
 //	server import --nodes people.csv [--edges edges.txt]  import people and ties
 //	server grant --handle H --capability people_analyst|steward [--revoke]
 //	server healthcheck         exit 0 when the instance at HTTP_ADDR is ready (for container probes)
+//	server sbom                print a CycloneDX 1.5 SBOM of this binary (Go modules and vendored htmx)
 package main
 
 import (
@@ -44,7 +45,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: server [migrate up|down [N|all]|status | import --nodes FILE [--edges FILE] | grant --handle H --capability C | healthcheck]")
+var errUsage = errors.New("usage: server [migrate up|down [N|all]|status | import --nodes FILE [--edges FILE] | grant --handle H --capability C | healthcheck | sbom]")
 
 // run is the whole program, so tests can start real instances in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return grantCmd(ctx, cfg, logger, args[1:], stdout)
 	case args[0] == "healthcheck" && len(args) == 1:
 		return healthcheck(ctx, cfg, stdout)
+	case args[0] == "sbom":
+		return sbomCmd(args[1:], stdout)
 	default:
 		return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
 	}
