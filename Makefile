@@ -38,7 +38,8 @@ bench:
 ## bench-load: the standard load scenario (scripts/bench.sh; README "Performance"): three instances
 ## over a durable private PostgreSQL under .data/bench-postgres; pgbench's durable single-row insert,
 ## 3,000 SSE clients at 100 shares/s into communities of 50-300, the same over raw NATS, the write
-## path on one instance as a ratio of pgbench, 10,000 idle streams. BENCH_* variables shorten it.
+## path on one instance as a ratio of pgbench, the dashboard at 200 requests/s, 10,000 idle streams.
+## BENCH_* variables shorten it.
 bench-load: build
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	$(GO) run ./cmd/devdb -dir .data/bench-postgres -fsync -env DATABASE_URL -- ./scripts/bench.sh

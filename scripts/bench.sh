@@ -13,7 +13,11 @@
 #   3. the same fan-out over raw NATS (-baseline): the broker's own figures;
 #   4. write path: shares as fast as one instance acknowledges (-rate 0),
 #      printed as a ratio of the pgbench tps;
-#   5. idle: BENCH_IDLE_CLIENTS idle streams on a fourth instance started for it
+#   5. page: the dashboard (GET /, a feed of 50) at BENCH_PAGE_RATE requests/s
+#      over the three instances as the fan-out's nodes (bearer tokens), every
+#      community first filled to BENCH_PAGE_FILL shares; client p50/p99 and
+#      the server's p99 as the bound of its request-time histogram bucket;
+#   6. idle: BENCH_IDLE_CLIENTS idle streams on a fourth instance started for it
 #      (a fresh process: memory the earlier steps grew would hide the streams'
 #      cost), RSS per connection.
 #
@@ -35,9 +39,14 @@ write_duration=${BENCH_WRITE_DURATION:-10s}
 write_publishers=${BENCH_WRITE_PUBLISHERS:-16}
 idle_clients=${BENCH_IDLE_CLIENTS:-10000}
 idle_hold=${BENCH_IDLE_HOLD:-5s}
+page=${BENCH_PAGE:-/}
+page_rate=${BENCH_PAGE_RATE:-200}
+page_duration=${BENCH_PAGE_DURATION:-20s}
+page_fill=${BENCH_PAGE_FILL:-50}
+page_workers=${BENCH_PAGE_WORKERS:-8}
 pgbench_seconds=${BENCH_PGBENCH_SECONDS:-10}
 pgbench_clients=${BENCH_PGBENCH_CLIENTS:-8}
-skip=${BENCH_SKIP:-}  # space-separated steps to skip: pgbench fanout baseline write idle
+skip=${BENCH_SKIP:-}  # space-separated steps to skip: pgbench fanout baseline write page idle
 out=${BENCH_OUT:-.data/bench}
 http_base=${BENCH_HTTP_PORT:-18080}  # instances on +1..+3
 nats_base=${BENCH_NATS_PORT:-14220}
@@ -145,6 +154,15 @@ if ! skipped write; then
     line+=" = $(awk -v a="$acked" -v b="$tps" 'BEGIN { printf "%.1f", 100 * a / b }') % of pgbench's $tps tps"
   fi
   summary+=("$line")
+fi
+
+if ! skipped page; then
+  # The fan-out's nodes and communities (same -nodes and sizes: reused), no clients.
+  echo "bench: page: GET $page at $page_rate requests/s over 3 instances, feeds of $page_fill, $page_duration"
+  "${lg[@]}" -targets "$all_targets" -page "$page" -page-fill "$page_fill" -nodes "$clients" \
+    -publishers "$page_workers" -rate "$page_rate" -duration "$page_duration" -json >"$out/page.json"
+  cat "$out/page.json"
+  summary+=("page $page at $page_rate/s: client p50 $(field "$out/page.json" p50_ms) ms, p99 $(field "$out/page.json" p99_ms) ms; server p99 <= $(field "$out/page.json" page_p99_server_ms_le) ms (histogram bucket bound); errors $(field "$out/page.json" errors) of $(field "$out/page.json" sent)")
 fi
 
 if ! skipped idle; then

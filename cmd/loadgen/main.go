@@ -7,6 +7,7 @@
 //	        -publishers 8 -rate 100 -duration 30s -community-size 50-300 [-json]
 //	loadgen -targets http://127.0.0.1:8081 -clients 10000 -idle        # memory per idle connection
 //	loadgen -baseline -nats nats://127.0.0.1:4221 -clients 3000 ...     # the same over raw NATS
+//	loadgen -page / -rate 200 -duration 30s -page-fill 50 -nodes 300    # the dashboard: client and server p99
 //
 // Loopback addresses only. The created nodes and communities are kept in
 // -state and reused while their tokens work.
@@ -57,11 +58,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drain := fs.Duration("drain", 5*time.Second, "longest wait for outstanding deliveries after the last send")
 	bodySize := fs.Int("body-size", 120, "bytes in each share's body")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	page := fs.String("page", "", "request this page (e.g. /) at -rate requests/s (default 200) as the nodes instead of fan-out; no clients")
+	pageRoute := fs.String("page-route", "", "the page's route pattern in the server's request-time histogram (default: -page without its query)")
+	pageFill := fs.Int("page-fill", 50, "with -page: post shares first until every community holds this many (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *page != "" {
+		rateSet := false
+		fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+		if !rateSet {
+			*rate = 200 // the dashboard target is at 200 requests/s
+		}
 	}
 	lo, hi, err := load.ParseRange(*sizes)
 	if err != nil {
@@ -71,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Targets: split(*targets), Clients: *clients, Publishers: *publishers, Rate: *rate,
 		Duration: *duration, CommunityMin: lo, CommunityMax: hi, Nodes: *nodes, Idle: *idle,
 		Baseline: *baseline, NATS: split(*natsURLs), StatePath: *state, Drain: *drain, BodySize: *bodySize,
+		Page: *page, PageRoute: *pageRoute, PageFill: *pageFill,
 	}
 	if !*quiet {
 		cfg.Logf = func(format string, args ...any) {

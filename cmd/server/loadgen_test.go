@@ -101,6 +101,28 @@ func TestLoadgenSmoke(t *testing.T) {
 		}
 	})
 
+	t.Run("page mode requests the dashboard as the nodes", func(t *testing.T) {
+		cfg := cfg
+		// The 12 saved nodes and their communities, each filled to 30
+		// shares (more than the runs above posted); about 20 requests of the
+		// dashboard.
+		cfg.Page, cfg.PageFill, cfg.Nodes, cfg.Rate, cfg.Duration = "/", 30, 12, 20, time.Second
+		rep, err := load.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		_ = rep.WriteText(&text)
+		t.Logf("report:\n%s", text.String())
+		if rep.Errors == nil || *rep.Errors != 0 || rep.Sent == 0 || rep.Acked != rep.Sent {
+			t.Errorf("sent %d, 2xx %d, errors %v; want all answered 2xx (first failure: %s)", rep.Sent, rep.Acked, rep.Errors, rep.FirstError)
+		}
+		// Other tests' requests may share the process's histogram: at least ours.
+		if rep.PageServed == nil || *rep.PageServed < rep.Acked || rep.PageP99ServerMsLE == nil || *rep.PageP99ServerMsLE == 0 {
+			t.Errorf("server observed %v requests of / (p99 bound %v ms), want at least %d and a bound", rep.PageServed, rep.PageP99ServerMsLE, rep.Acked)
+		}
+	})
+
 	t.Run("metrics name routes by pattern and count published events", func(t *testing.T) {
 		resp, err := http.Get(urls[0] + "/metrics")
 		if err != nil {

@@ -22,6 +22,13 @@
 // moment a publisher starts its request to the moment a client reads the
 // event. Server CPU and memory are read from each target's /metrics.
 //
+// Page mode requests a page (Config.Page, e.g. the dashboard "/") at the
+// configured rate over the targets and the nodes' bearer tokens, no clients
+// open, after filling each community with PageFill shares if it holds fewer;
+// it reports the request latency seen here and the server's own time: the
+// bucket bound of the 99th percentile of the instances' request-time
+// histogram for the page's route, from its growth over the run.
+//
 // Idle mode only opens the clients and reports the instances' resident memory
 // per connection; baseline mode runs the same fan-out over raw NATS subjects
 // (one per community, a subscription per client), the broker's own ceiling on
@@ -73,6 +80,16 @@ type Config struct {
 	Drain time.Duration
 	// BodySize is the length of each share's body in bytes (default 120).
 	BodySize int
+	// Page, when set, is the path of a page to request (page mode): GET
+	// Page at Rate requests per second from the Publishers, spread over the
+	// targets and the nodes' tokens. Clients are not opened.
+	Page string
+	// PageRoute is the page's route pattern in the server's request-time
+	// histogram (default: Page without its query).
+	PageRoute string
+	// PageFill is how many shares each community should hold before the
+	// page run (page mode; missing ones are posted first, 0: none).
+	PageFill int
 	// Logf reports progress (nil: silent).
 	Logf func(format string, args ...any)
 }
@@ -116,6 +133,20 @@ func (c *Config) normalise() error {
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
+	if c.Page != "" {
+		if !strings.HasPrefix(c.Page, "/") || strings.HasPrefix(c.Page, "//") {
+			return fmt.Errorf("page %q: want a path on the targets, such as /", c.Page)
+		}
+		if c.PageRoute == "" {
+			c.PageRoute, _, _ = strings.Cut(c.Page, "?")
+		}
+		if c.PageFill < 0 {
+			return errors.New("page fill cannot be negative")
+		}
+		// Page requests are the load: no event streams; Rate counts
+		// requests (0: each publisher asks again as soon as answered).
+		c.Clients = 0
+	}
 	if c.Nodes == 0 {
 		c.Nodes = max(c.Clients, c.CommunityMin)
 		if c.Idle {
@@ -131,6 +162,8 @@ func (c *Config) normalise() error {
 	switch {
 	case c.Baseline && c.Idle:
 		return errors.New("-idle and -baseline exclude each other")
+	case c.Page != "" && (c.Idle || c.Baseline):
+		return errors.New("-page excludes -idle and -baseline")
 	case c.Baseline && len(c.NATS) == 0:
 		return errors.New("-baseline needs -nats URL (an instance's NATS_LISTEN)")
 	case !c.Baseline && len(c.Targets) == 0:
@@ -187,6 +220,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return r.baseline(ctx)
 	case cfg.Idle:
 		return r.idle(ctx)
+	case cfg.Page != "":
+		return r.page(ctx)
 	default:
 		return r.fanout(ctx)
 	}

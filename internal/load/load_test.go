@@ -3,6 +3,8 @@ package load
 import (
 	"bufio"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -222,4 +224,87 @@ func TestReadLine(t *testing.T) {
 	if want := []string{"id: 1", "event: a", "", "data: " + long}; !slices.Equal(got, want) {
 		t.Errorf("lines = %q…, want %q…", fmt.Sprint(got)[:40], fmt.Sprint(want)[:40])
 	}
+}
+
+func TestQuantileBound(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name   string
+		h      histogram
+		q      float64
+		want   float64
+		wantOK bool
+	}{
+		{"empty", histogram{}, 0.99, 0, false},
+		{"nothing observed", histogram{0.01: 0, inf: 0}, 0.99, 0, false},
+		// 100 observations: 98 at or below 5 ms, 99 at or below 10 ms.
+		{"p99 in the 10 ms bucket", histogram{0.005: 98, 0.01: 99, 0.02: 100, inf: 100}, 0.99, 0.01, true},
+		{"p99 is rank 99 exactly", histogram{0.005: 99, 0.01: 100, inf: 100}, 0.99, 0.005, true},
+		{"p50", histogram{0.001: 10, 0.005: 50, 0.01: 100, inf: 100}, 0.5, 0.005, true},
+		// 1000 observations: rank 990 is the first beyond 989.
+		{"rank rounds up", histogram{0.005: 989, 0.01: 1000, inf: 1000}, 0.99, 0.01, true},
+		{"above the largest finite bucket", histogram{0.01: 50, 10: 90, inf: 100}, 0.99, inf, true},
+		{"one observation", histogram{0.0005: 0, 0.001: 1, inf: 1}, 0.99, 0.001, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := quantileBound(tt.h, tt.q)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("quantileBound(%v, %g) = %g, %v; want %g, %v", tt.h, tt.q, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+const routeExposition = `# HELP nodecommunity_http_request_duration_seconds Time to answer HTTP requests.
+# TYPE nodecommunity_http_request_duration_seconds histogram
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/",le="0.01"} 7
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/",le="0.02"} 9
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/",le="+Inf"} 10
+nodecommunity_http_request_duration_seconds_sum{code="2xx",method="GET",route="/"} 0.1
+nodecommunity_http_request_duration_seconds_count{code="2xx",method="GET",route="/"} 10
+nodecommunity_http_request_duration_seconds_bucket{code="4xx",method="GET",route="/",le="0.01"} 2
+nodecommunity_http_request_duration_seconds_bucket{code="4xx",method="GET",route="/",le="0.02"} 2
+nodecommunity_http_request_duration_seconds_bucket{code="4xx",method="GET",route="/",le="+Inf"} 2
+nodecommunity_http_request_duration_seconds_sum{code="4xx",method="GET",route="/"} 0.002
+nodecommunity_http_request_duration_seconds_count{code="4xx",method="GET",route="/"} 2
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="POST",route="/",le="0.01"} 5
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="POST",route="/",le="0.02"} 5
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="POST",route="/",le="+Inf"} 5
+nodecommunity_http_request_duration_seconds_sum{code="2xx",method="POST",route="/"} 0.01
+nodecommunity_http_request_duration_seconds_count{code="2xx",method="POST",route="/"} 5
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/people",le="0.01"} 1
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/people",le="0.02"} 1
+nodecommunity_http_request_duration_seconds_bucket{code="2xx",method="GET",route="/people",le="+Inf"} 1
+nodecommunity_http_request_duration_seconds_sum{code="2xx",method="GET",route="/people"} 0.001
+nodecommunity_http_request_duration_seconds_count{code="2xx",method="GET",route="/people"} 1
+`
+
+func TestRouteHistogram(t *testing.T) {
+	inf := math.Inf(1)
+	got, err := parseRouteHistogram(strings.NewReader(routeExposition), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GET / over both status classes; POST / and /people left out.
+	want := histogram{0.01: 9, 0.02: 11, inf: 12}
+	if !maps.Equal(got, want) {
+		t.Errorf("parseRouteHistogram = %v, want %v", got, want)
+	}
+	t.Run("a route never requested is empty", func(t *testing.T) {
+		got, err := parseRouteHistogram(strings.NewReader(exposition), "/")
+		if err != nil || len(got) != 0 {
+			t.Errorf("parseRouteHistogram = %v, %v; want empty, nil", got, err)
+		}
+	})
+	t.Run("delta counts a shared process once", func(t *testing.T) {
+		// Targets 0 and 1 are one process (same id), target 2 another.
+		s := []sample{{PID: 1}, {PID: 1}, {PID: 2}}
+		before := []histogram{{0.01: 5, inf: 6}, {0.01: 5, inf: 6}, {}}
+		after := []histogram{{0.01: 15, inf: 26}, {0.01: 15, inf: 26}, {0.01: 3, inf: 3}}
+		got := histogramDelta(s, s, before, after)
+		if want := (histogram{0.01: 13, inf: 23}); !maps.Equal(got, want) {
+			t.Errorf("histogramDelta = %v, want %v", got, want)
+		}
+	})
 }

@@ -13,6 +13,18 @@ import (
 // Report is what a run measured. Its JSON form has exactly the keys the
 // benchmark's acceptance checks read; the fields marked "-" are for the
 // human-readable form only.
+//
+// Page mode (Config.Page) reads the same keys as requests: sent (started),
+// acked (answered 2xx), acked_per_s (pages per second), p50_ms ... max_ms
+// (the request's latency seen by the load tool, to the last byte); the
+// delivery keys are 0. It adds keys no other mode has: "page" (the path),
+// "errors" (requests not answered 2xx, transport failures included),
+// "page_server_requests" (requests the servers' histogram observed for the
+// page's route during the run) and "page_p99_server_ms_le": the upper bound,
+// in ms, of the histogram bucket holding the 99th percentile of the server's
+// own time for the route (a bucket bound, so the true p99 is at most this and
+// above the bucket below it; -1 when nothing was observed or it lies above
+// the largest finite bucket).
 type Report struct {
 	Sent           int64      `json:"sent"`             // shares whose request was started
 	Acked          int64      `json:"acked"`            // shares answered 201 (or flushed, baseline)
@@ -29,7 +41,13 @@ type Report struct {
 	RSSKBPerConn   float64    `json:"rss_kb_per_conn"`  // instances' RSS growth per client connection
 	Instances      []Instance `json:"instances"`
 
-	Mode        string        `json:"-"` // "fan-out", "idle" or "baseline"
+	// Page mode only (nil, and absent from the JSON, in the others).
+	Page              string   `json:"page,omitempty"`
+	Errors            *int64   `json:"errors,omitempty"`
+	PageServed        *int64   `json:"page_server_requests,omitempty"`
+	PageP99ServerMsLE *float64 `json:"page_p99_server_ms_le,omitempty"`
+
+	Mode        string        `json:"-"` // "fan-out", "idle", "baseline" or "page"
 	Targets     int           `json:"-"`
 	Clients     int           `json:"-"`
 	Nodes       int           `json:"-"`
@@ -132,7 +150,9 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " in %d communities of %d-%d", r.Communities, r.MinSize, r.MaxSize)
 	}
 	b.WriteString("\n")
-	if r.Mode != "idle" {
+	if r.Mode == "page" {
+		writePageText(&b, r)
+	} else if r.Mode != "idle" {
 		rate := "as fast as acknowledged"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%g shares/s", r.Rate)
@@ -160,4 +180,31 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePageText is page mode's part of the text report.
+func writePageText(b *strings.Builder, r Report) {
+	rate := "as fast as answered"
+	if r.Rate > 0 {
+		rate = fmt.Sprintf("%g requests/s", r.Rate)
+	}
+	var errs, served int64
+	if r.Errors != nil {
+		errs = *r.Errors
+	}
+	if r.PageServed != nil {
+		served = *r.PageServed
+	}
+	fmt.Fprintf(b, "  page         GET %s, %d worker(s), %s, for %s\n", r.Page, r.Publishers, rate, r.Window.Round(time.Millisecond))
+	fmt.Fprintf(b, "  requests     sent %d, 2xx %d (%.1f/s), errors %d\n", r.Sent, r.Acked, r.AckedPerS, errs)
+	if r.FirstError != "" {
+		fmt.Fprintf(b, "               first failure: %s\n", r.FirstError)
+	}
+	fmt.Fprintf(b, "  client       p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50Ms, r.P95Ms, r.P99Ms, r.MaxMs)
+	switch le := r.PageP99ServerMsLE; {
+	case le == nil || *le < 0:
+		fmt.Fprintf(b, "  server       p99 unknown (%d requests observed, or above the largest bucket)\n", served)
+	default:
+		fmt.Fprintf(b, "  server       p99 <= %g ms (upper bound of its histogram bucket; %d requests observed)\n", *le, served)
+	}
 }

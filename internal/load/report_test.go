@@ -206,3 +206,39 @@ func TestPercentileFloatRanks(t *testing.T) {
 		}
 	}
 }
+
+func TestPageReportKeys(t *testing.T) {
+	keys := func(t *testing.T, r Report) map[string]any {
+		t.Helper()
+		var b strings.Builder
+		if err := r.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(b.String()), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	pageKeys := []string{"page", "errors", "page_server_requests", "page_p99_server_ms_le"}
+	t.Run("other modes have none of them", func(t *testing.T) {
+		m := keys(t, Report{Mode: "fan-out"})
+		for _, k := range pageKeys {
+			if _, ok := m[k]; ok {
+				t.Errorf("fan-out JSON has %q", k)
+			}
+		}
+	})
+	t.Run("page mode has all of them, zero errors included", func(t *testing.T) {
+		errs, served, le := int64(0), int64(4000), 20.0
+		m := keys(t, Report{Mode: "page", Page: "/", Errors: &errs, PageServed: &served, PageP99ServerMsLE: &le})
+		for _, k := range pageKeys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("page JSON lacks %q", k)
+			}
+		}
+		if got := m["page_p99_server_ms_le"]; got != 20.0 {
+			t.Errorf("page_p99_server_ms_le = %v, want 20", got)
+		}
+	})
+}

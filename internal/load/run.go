@@ -2,9 +2,13 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,6 +144,118 @@ func (r *runner) idle(ctx context.Context) (Report, error) {
 	rep.Instances, rep.SharedProc = instances(r.cfg.Targets, before, after)
 	rep.Reconnects = clients.reconnects.Load()
 	return rep, nil
+}
+
+// page requests cfg.Page at the configured rate, spread over the targets and
+// the nodes' tokens, and reports the latency seen here and the server's own
+// time for the page's route.
+func (r *runner) page(ctx context.Context) (Report, error) {
+	accounts, groups, err := r.setup(ctx, true)
+	if err != nil {
+		return Report{}, fmt.Errorf("setup: %w", err)
+	}
+	if err := r.fill(ctx, accounts, groups); err != nil {
+		return Report{}, fmt.Errorf("fill: %w", err)
+	}
+	rep := r.baseReport("page", len(accounts), groups)
+	rep.Page = r.cfg.Page
+	before, hb, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
+	if err != nil {
+		return rep, err
+	}
+	// A redirect (to sign in) is a failure to measure, not a page to follow.
+	client := &http.Client{Transport: r.api.Transport, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	T := len(r.cfg.Targets)
+	led := &ledger{fanout: make([]int64, 1)} // nothing is delivered: expected stays 0
+	pub := r.publish(ctx, led, 1, func(ctx context.Context, _, seq, _ int, _ string) error {
+		// Request seq goes to target seq % T as node seq / T: every node
+		// is seen on every target, and the nodes take turns.
+		return r.getPage(ctx, client, r.target(seq)+r.cfg.Page, accounts[(seq/T)%len(accounts)].Token)
+	})
+	after, ha, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
+	if err != nil {
+		return rep, err
+	}
+	r.finish(&rep, led, nil, pub, before, after)
+	// The client's latencies are the request's: there are no deliveries.
+	rep.P50Ms, rep.P95Ms, rep.P99Ms, rep.MaxMs = rep.Publish.P50, rep.Publish.P95, rep.Publish.P99, rep.Publish.Max
+	errs := pub.failed
+	rep.Errors = &errs
+	delta := histogramDelta(before, after, hb, ha)
+	served := int64(delta[math.Inf(1)])
+	rep.PageServed = &served
+	le := -1.0 // no request observed, or above the largest finite bucket
+	if b, ok := quantileBound(delta, 0.99); ok && !math.IsInf(b, 1) {
+		le = round(b*1000, 3)
+	}
+	rep.PageP99ServerMsLE = &le
+	return rep, nil
+}
+
+// getPage requests one page as the holder of token and reads it whole; any
+// status but 2xx is an error.
+func (r *runner) getPage(ctx context.Context, c *http.Client, url, token string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	// Reading it all is part of the page's latency, and keeps the
+	// connection reusable.
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+// fill posts shares into every community holding fewer than PageFill (as
+// its first member's feed counts them), its members taking turns as authors,
+// so the page shows a full feed. Runs reusing the communities post nothing.
+func (r *runner) fill(ctx context.Context, accounts []account, groups []group) error {
+	n := r.cfg.PageFill
+	if n <= 0 {
+		return nil
+	}
+	type post struct{ group, k int }
+	var posts []post
+	var mu sync.Mutex
+	err := forEach(ctx, len(groups), setupConcurrency, func(ctx context.Context, gi int) error {
+		var feed struct {
+			Shares []json.RawMessage `json:"shares"`
+		}
+		u := fmt.Sprintf("%s/api/v1/feed?limit=%d&community=%s", r.target(gi), min(n, 100), url.QueryEscape(groups[gi].Slug))
+		if _, err := r.apiCall(ctx, http.MethodGet, u, accounts[groups[gi].Members[0]].Token, nil, &feed); err != nil {
+			return err
+		}
+		mu.Lock()
+		for k := len(feed.Shares); k < n; k++ {
+			posts = append(posts, post{gi, k})
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || len(posts) == 0 {
+		return err
+	}
+	r.cfg.Logf("posting %d shares so every community holds %d", len(posts), n)
+	return forEach(ctx, len(posts), setupConcurrency*len(r.cfg.Targets), func(ctx context.Context, i int) error {
+		p := posts[i]
+		g := groups[p.group]
+		body := fmt.Sprintf("Page fill %d of %s (cmd/loadgen -page-fill): a share so the feed has something to show.", p.k, g.Slug)
+		_, err := r.apiCall(ctx, http.MethodPost, r.target(i)+"/api/v1/communities/"+g.Slug+"/shares",
+			accounts[g.Members[p.k%len(g.Members)]].Token, map[string]string{"body": body}, nil)
+		return err
+	})
 }
 
 func (r *runner) baseReport(mode string, nodes int, groups []group) Report {
