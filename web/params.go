@@ -132,14 +132,6 @@ func parseQueryText(name, v string, max int) (string, error) {
 	return v, nil
 }
 
-// parseOneOf is an optional parameter that must be one of allowed (or empty).
-func parseOneOf(name, v string, allowed ...string) (string, error) {
-	if v == "" || slices.Contains(allowed, v) {
-		return v, nil
-	}
-	return "", badParam(name, "%s must be one of %s.", name, strings.Join(allowed, ", "))
-}
-
 // parsePage is the keyset cursor and page size every list takes.
 func parsePage(q url.Values, defLimit, maxLimit int) (before int64, limit int, err error) {
 	if before, err = parseCount("before", q.Get("before"), 0, 0); err != nil {

@@ -2,7 +2,6 @@ package community
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -232,23 +231,13 @@ func (b *ShareBatcher) finish(ctx context.Context, batch []*pendingShare) {
 // stream is not their commit order, as for concurrent Store.CreateShare calls;
 // a failure is left to the outbox relay.
 func (s *Store) publishConcurrently(ctx context.Context, events []Event) []int64 {
-	if s.pub == nil || len(events) == 0 {
+	if !s.canPublish(events) {
 		return nil
-	}
-	if c, ok := s.pub.(interface{ Connected() bool }); ok && !c.Connected() {
-		return nil // NATS is away: the relay publishes these when it is back
 	}
 	ok := make([]bool, len(events))
 	var wg sync.WaitGroup
 	for i, e := range events {
-		wg.Go(func() {
-			data, _ := json.Marshal(e)
-			if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
-				s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
-				return
-			}
-			ok[i] = true
-		})
+		wg.Go(func() { ok[i] = s.publishOne(ctx, e) })
 	}
 	wg.Wait()
 	var done []int64

@@ -81,26 +81,42 @@ func addEvent(ctx context.Context, tx pgx.Tx, pending *[]Event, subject, typ str
 // publish sends events after their transaction committed. A failure is not the
 // caller's problem: the change is committed, and the relay will publish it.
 func (s *Store) publish(ctx context.Context, events []Event) {
-	if s.pub == nil || len(events) == 0 {
+	if !s.canPublish(events) {
 		return
-	}
-	if c, ok := s.pub.(interface{ Connected() bool }); ok && !c.Connected() {
-		return // NATS is away: the relay publishes these when it is back
 	}
 	ctx = context.WithoutCancel(ctx)
 	var done []int64
 	for _, e := range events {
-		data, _ := json.Marshal(e)
-		if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
-			s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
-			continue
+		if s.publishOne(ctx, e) {
+			done = append(done, e.ID)
 		}
-		done = append(done, e.ID)
 	}
 	metrics.EventsPublished.Add(float64(len(done)))
 	if err := s.markPublished(ctx, done); err != nil {
 		s.logger().Warn("mark events published", "err", err)
 	}
+}
+
+// canPublish reports whether committed events can be published right after
+// their commit: there are some, a publisher, and NATS is not away (then the
+// relay publishes them when it is back).
+func (s *Store) canPublish(events []Event) bool {
+	if s.pub == nil || len(events) == 0 {
+		return false
+	}
+	c, ok := s.pub.(interface{ Connected() bool })
+	return !ok || c.Connected()
+}
+
+// publishOne publishes one committed event; a failure is logged and left to
+// the outbox relay.
+func (s *Store) publishOne(ctx context.Context, e Event) bool {
+	data, _ := json.Marshal(e)
+	if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+		s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
+		return false
+	}
+	return true
 }
 
 // markPublished records that events were published, in one round trip, and

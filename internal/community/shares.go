@@ -435,7 +435,7 @@ func shareRecipients(ctx context.Context, tx pgx.Tx, sh Share, mentions []int64)
 	case AudienceCommunity:
 		rows, err = tx.Query(ctx, `SELECT node_id FROM community_members WHERE community_id = (SELECT community_id FROM shares WHERE id = $1)
 			UNION SELECT m FROM unnest($2::bigint[]) AS m
-			WHERE (SELECT c.open FROM communities c JOIN shares s ON s.community_id = c.id WHERE s.id = $1)`, sh.ID, nonNilIDs(mentions))
+			WHERE (SELECT c.open FROM communities c JOIN shares s ON s.community_id = c.id WHERE s.id = $1)`, sh.ID, nonNil(mentions))
 	default:
 		rows, err = tx.Query(ctx, `SELECT $1::bigint UNION
 			SELECT CASE WHEN from_node = $1 THEN to_node ELSE from_node END FROM connections
@@ -459,16 +459,11 @@ func resolveHandles(ctx context.Context, tx pgx.Tx, handles []string) ([]int64, 
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-func nonNilIDs(s []int64) []int64 {
+// nonNil is s, or an empty slice for nil (PostgreSQL reads a nil slice as
+// NULL, not as an empty array).
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []int64{}
-	}
-	return s
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

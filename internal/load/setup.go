@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,7 +171,7 @@ func (r *runner) liveAccounts(ctx context.Context, accounts []account) []account
 	}
 	probe := min(len(accounts), 8)
 	_ = forEach(ctx, probe, probe, check)
-	if !slicesContains(ok[:probe], true) {
+	if !slices.Contains(ok[:probe], true) {
 		return nil
 	}
 	_ = forEach(ctx, len(accounts)-probe, setupConcurrency*len(r.cfg.Targets), func(ctx context.Context, i int) error {
@@ -183,15 +184,6 @@ func (r *runner) liveAccounts(ctx context.Context, accounts []account) []account
 		}
 	}
 	return out
-}
-
-func slicesContains(s []bool, v bool) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // signUp creates n new nodes, spread over the targets.
@@ -281,7 +273,7 @@ func (r *runner) liveGroups(ctx context.Context, accounts []account, groups []gr
 		ok[i] = err == nil && resp.Community.IsMember && resp.Community.Members == len(g.Members)
 		return nil
 	})
-	return !slicesContains(ok, false)
+	return !slices.Contains(ok, false)
 }
 
 // makeGroups creates the communities of the plan and has every member join.
