@@ -37,6 +37,26 @@ func (s *Server) membersOnline() map[int64]bool {
 	return s.d.Members.Online()
 }
 
+// onlineIDs are node's accepted connections that are online (online: the
+// cluster's online set, nil to ask the members), in id order.
+func (s *Server) onlineIDs(ctx context.Context, node int64, online map[int64]bool) ([]int64, error) {
+	ids, err := s.d.Store.ConnectedIDs(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	if online == nil {
+		online = s.membersOnline()
+	}
+	var on []int64
+	for _, id := range ids {
+		if online[id] {
+			on = append(on, id)
+		}
+	}
+	slices.Sort(on)
+	return on, nil
+}
+
 // onlineFrame is node's "online" frame: its accepted connections that have a
 // live stream on any instance of the cluster. A cached frame younger than
 // maxAge is used as is; online is the cluster's online set (nil: ask). ok is
@@ -52,32 +72,18 @@ func (s *Server) onlineFrame(ctx context.Context, node int64, online map[int64]b
 	if s.d.Store == nil {
 		return nil, false
 	}
-	ids, err := s.d.Store.ConnectedIDs(ctx, node)
+	on, err := s.onlineIDs(ctx, node, online)
 	if err != nil {
 		return nil, false
 	}
-	if online == nil {
-		online = s.membersOnline()
-	}
-	var on []int64
-	for _, id := range ids {
-		if online[id] {
-			on = append(on, id)
-		}
-	}
-	slices.Sort(on)
 	if !had || !slices.Equal(on, e.ids) {
 		// Who is online changed: name them (otherwise the frame stands).
 		refs, err := s.d.Store.NodeRefs(ctx, on)
 		if err != nil {
 			return nil, false
 		}
-		list := make([]components.PersonLink, 0, len(refs))
-		for _, n := range refs {
-			list = append(list, components.PersonLink{Handle: n.Handle, DisplayName: n.DisplayName})
-		}
 		var html, b bytes.Buffer
-		if err := components.OnlineList(list).Render(ctx, &html); err != nil {
+		if err := components.OnlineList(personLinks(refs)).Render(ctx, &html); err != nil {
 			return nil, false
 		}
 		_ = writeSSE(&b, "", "online", html.String())

@@ -17,10 +17,7 @@ func withNode(ctx context.Context, n community.Node) context.Context {
 }
 
 // currentNode is the signed-in node, if any.
-func currentNode(r *http.Request) (community.Node, bool) {
-	n, ok := r.Context().Value(nodeKey{}).(community.Node)
-	return n, ok
-}
+func currentNode(r *http.Request) (community.Node, bool) { return nodeFrom(r.Context()) }
 
 // requireNode lets only signed-in, active nodes through: API clients get a JSON
 // 401, browsers are sent to the sign-in page and brought back after. Both are

@@ -36,9 +36,6 @@ func observeRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		if strings.HasPrefix(ww.Header().Get("Content-Type"), "text/event-stream") {
-			return
-		}
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http answers 200
@@ -81,5 +78,5 @@ func statusClass(status int) string {
 // its refusals (400, 401) are left out with its streams, so the series of
 // answered requests holds no stream route at all.
 func streamPath(p string) bool {
-	return p == "/api/v1/events" || p == "/live" || p == "/cluster/live" || strings.HasSuffix(p, "/live")
+	return p == "/api/v1/events" || strings.HasSuffix(p, "/live") // /live, /cluster/live, /threads/{id}/live, ...
 }

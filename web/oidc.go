@@ -300,13 +300,8 @@ func (s *Server) ssoFail(w http.ResponseWriter, r *http.Request, status int, mes
 // recordSSO writes an audit row for a single sign-on; a failure to write is
 // logged, as the sign-in itself has been decided.
 func (s *Server) recordSSO(r *http.Request, actor int64, action string, detail map[string]any) {
-	if s.d.Audit == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditWriteTimeout)
-	defer cancel()
-	if err := s.d.Audit.Add(ctx, audit.Record{Actor: actor, Action: action, Detail: detail}); err != nil {
-		s.d.Logger.Error("audit", "action", action, "err", err)
+	if s.d.Audit != nil {
+		s.writeAudit(r.Context(), audit.Record{Actor: actor, Action: action, Detail: detail})
 	}
 }
 

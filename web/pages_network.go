@@ -653,24 +653,13 @@ func (s *Server) renderDashboardEvent(ev *liveEvent, addressed bool, b *bytes.Bu
 // onlineConnections lists node's accepted connections that have a live stream
 // on any instance of the cluster.
 func (s *Server) onlineConnections(r *http.Request, node int64) []components.PersonLink {
-	ids, err := s.d.Store.ConnectedIDs(r.Context(), node)
+	on, err := s.onlineIDs(r.Context(), node, nil)
 	if err != nil {
 		return nil
-	}
-	online := s.d.Members.Online()
-	var on []int64
-	for _, id := range ids {
-		if online[id] {
-			on = append(on, id)
-		}
 	}
 	refs, err := s.d.Store.NodeRefs(r.Context(), on)
 	if err != nil {
 		return nil
 	}
-	out := make([]components.PersonLink, 0, len(refs))
-	for _, n := range refs {
-		out = append(out, components.PersonLink{Handle: n.Handle, DisplayName: n.DisplayName})
-	}
-	return out
+	return personLinks(refs)
 }

@@ -713,6 +713,7 @@ func (s *Server) threadLive(w http.ResponseWriter, r *http.Request) {
 		var probe struct {
 			ID       int64 `json:"id"`
 			ThreadID int64 `json:"thread_id"`
+			ReplyID  int64 `json:"reply_id"` // thread.reaction
 		}
 		_ = json.Unmarshal(ev.Event.Object, &probe)
 		var buf bytes.Buffer
@@ -746,18 +747,14 @@ func (s *Server) threadLive(w http.ResponseWriter, r *http.Request) {
 			if probe.ThreadID != id {
 				break
 			}
-			var x struct {
-				ReplyID int64 `json:"reply_id"`
-			}
-			_ = json.Unmarshal(ev.Event.Object, &x)
-			st, err := s.d.Feedback.ReactionsOf(r.Context(), node.ID, id, x.ReplyID)
+			st, err := s.d.Feedback.ReactionsOf(r.Context(), node.ID, id, probe.ReplyID)
 			if err != nil {
 				break // gone, or no longer readable
 			}
-			if err := components.Reactions(reactionBar(id, x.ReplyID, st.Reactions, st.MyReactions)).Render(r.Context(), &buf); err != nil {
+			if err := components.Reactions(reactionBar(id, probe.ReplyID, st.Reactions, st.MyReactions)).Render(r.Context(), &buf); err != nil {
 				return err
 			}
-			return writeSSE(w, seq, "reactions-"+strconv.FormatInt(x.ReplyID, 10), buf.String())
+			return writeSSE(w, seq, "reactions-"+strconv.FormatInt(probe.ReplyID, 10), buf.String())
 		case "thread.resolve_proposed":
 			if probe.ThreadID != id {
 				break

@@ -430,11 +430,11 @@ func (s *Store) SignIn(ctx context.Context, email, password string) (Node, error
 	}
 	defer unlock()
 	log := audit.NewStore(s.pool)
-	failures, last, now, err := log.SigninFailures(ctx, account, SigninFailureWindow)
+	failures, wait, err := accountDelay(ctx, log, account)
 	if err != nil {
 		return Node{}, fmt.Errorf("sign in: %w", err)
 	}
-	if wait := last.Add(SigninDelay(failures)).Sub(now); failures >= SigninFreeFailures && wait > 0 {
+	if wait > 0 {
 		if err := log.Add(ctx, audit.Record{Action: audit.ActionSigninDelayed, Detail: map[string]any{
 			"account": account, "failures": failures, "retry_after_s": math.Ceil(wait.Seconds()),
 		}}); err != nil {
@@ -459,6 +459,20 @@ func (s *Store) SignIn(ctx context.Context, email, password string) (Node, error
 		return Node{}, fmt.Errorf("sign in: %w", err)
 	}
 	return n, nil
+}
+
+// accountDelay is the account's recent sign-in failures (from the audit log,
+// so every instance counts alike) and how long its progressive delay still
+// runs (0: an attempt may be checked now).
+func accountDelay(ctx context.Context, log *audit.Store, account string) (failures int, wait time.Duration, err error) {
+	failures, last, now, err := log.SigninFailures(ctx, account, SigninFailureWindow)
+	if err != nil {
+		return 0, 0, err
+	}
+	if w := last.Add(SigninDelay(failures)).Sub(now); failures >= SigninFreeFailures && w > 0 {
+		wait = w
+	}
+	return failures, wait, nil
 }
 
 // AttemptCounter counts attempts per key (say, a client address) in fixed time

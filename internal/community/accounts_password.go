@@ -14,7 +14,6 @@ import (
 	"github.com/nbutton23/zxcvbn-go/data"
 
 	"github.com/nodecommunity/nodecommunity/internal/audit"
-	"github.com/nodecommunity/nodecommunity/internal/metrics"
 )
 
 // Audit actions of password changes and session endings, besides the ones in
@@ -187,26 +186,14 @@ func (s *Store) ChangePassword(ctx context.Context, nodeID int64, in PasswordCha
 	if utf8.RuneCountInString(in.Current) > PasswordMaxLen {
 		return invalid("current_password", "The current password is wrong.")
 	}
-	account := SigninAccount(email)
-	log := audit.NewStore(s.pool)
-	failures, last, now, err := log.SigninFailures(ctx, account, SigninFailureWindow)
-	if err != nil {
-		return fmt.Errorf("change password: %w", err)
+	ok, err := s.verifyPassword(ctx, nodeID, email, *old, in.Current, "password_change")
+	if te := (*ThrottledError)(nil); errors.As(err, &te) {
+		return te
 	}
-	if wait := last.Add(SigninDelay(failures)).Sub(now); failures >= SigninFreeFailures && wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
-	}
-	metrics.PasswordChecks.Inc()
-	ok, err := checkPassword(ctx, *old, in.Current)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
-		if err := log.Add(ctx, audit.Record{Actor: nodeID, Action: audit.ActionSigninFailed, Detail: map[string]any{
-			"account": account, "failures": failures + 1, "via": "password_change",
-		}}); err != nil {
-			return fmt.Errorf("change password: %w", err)
-		}
 		return invalid("current_password", "The current password is wrong.")
 	}
 	if err := newPasswordField(ValidateNewPassword(in.New, in.BannedWords, handle, emailName(email))); err != nil {

@@ -165,27 +165,39 @@ func (s *Store) recheckPassword(ctx context.Context, nodeID int64, password, via
 	if utf8.RuneCountInString(password) > PasswordMaxLen {
 		return invalid("password", "The password is wrong.")
 	}
-	account := SigninAccount(email)
-	log := audit.NewStore(s.pool)
-	failures, last, now, err := log.SigninFailures(ctx, account, SigninFailureWindow)
-	if err != nil {
-		return fmt.Errorf("check password: %w", err)
+	ok, err := s.verifyPassword(ctx, nodeID, email, *hash, password, via)
+	if te := (*ThrottledError)(nil); errors.As(err, &te) {
+		return te
 	}
-	if wait := last.Add(SigninDelay(failures)).Sub(now); failures >= SigninFreeFailures && wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
-	}
-	metrics.PasswordChecks.Inc()
-	ok, err := checkPassword(ctx, *hash, password)
 	if err != nil {
 		return fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
-		if err := log.Add(ctx, audit.Record{Actor: nodeID, Action: audit.ActionSigninFailed, Detail: map[string]any{
-			"account": account, "failures": failures + 1, "via": via,
-		}}); err != nil {
-			return fmt.Errorf("check password: %w", err)
-		}
 		return invalid("password", "The password is wrong.")
 	}
 	return nil
+}
+
+// verifyPassword checks a signed-in node's password as sign-in would: refused
+// with a *ThrottledError (and no hashing) while the account's progressive
+// delay runs, and a wrong password recorded as a failed sign-in (via says
+// where), so that the delay limits guessing through every form that asks.
+func (s *Store) verifyPassword(ctx context.Context, nodeID int64, email, hash, password, via string) (bool, error) {
+	account := SigninAccount(email)
+	log := audit.NewStore(s.pool)
+	failures, wait, err := accountDelay(ctx, log, account)
+	if err != nil {
+		return false, err
+	}
+	if wait > 0 {
+		return false, &ThrottledError{RetryAfter: wait}
+	}
+	metrics.PasswordChecks.Inc()
+	ok, err := checkPassword(ctx, hash, password)
+	if err != nil || ok {
+		return ok, err
+	}
+	return false, log.Add(ctx, audit.Record{Actor: nodeID, Action: audit.ActionSigninFailed, Detail: map[string]any{
+		"account": account, "failures": failures + 1, "via": via,
+	}})
 }
