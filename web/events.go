@@ -188,7 +188,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, spec strea
 
 	// The opening goes out at once: a replay from the event stream can take
 	// a while, and the client should not wait for the headers meanwhile.
-	_, _ = out.WriteString("retry: " + strconv.FormatInt(ReconnectDelay.Milliseconds(), 10) + "\n\n")
+	_, _ = out.WriteString(retryLine + "\n")
 	if flush() != nil {
 		return
 	}
@@ -257,8 +257,8 @@ func (s *Server) replay(out io.Writer, r *http.Request, write eventWriter, node 
 	}
 	if err == nil {
 		err = s.d.Events.Replay(ctx, lastID+1, last, func(m bus.Message) error {
-			ev := &liveEvent{Seq: m.Seq}
-			if json.Unmarshal(m.Data, &ev.Event) != nil || !ev.Event.Visible(node) {
+			ev, err := decodeLiveEvent(m)
+			if err != nil || !ev.Event.Visible(node) {
 				return nil
 			}
 			sent = m.Seq
@@ -305,7 +305,7 @@ func (s *Server) handOff(sub *subscriber, sent uint64, out io.Writer, flush func
 	sub.queue = kept
 	sub.sent = max(sub.sent, sent)
 	sub.state = subLive
-	schedule := (len(sub.queue) > 0 || sub.ping || sub.onlineNew != nil) && sub.want()
+	schedule := sub.pending() && sub.want()
 	sub.mu.Unlock()
 	if sub.conn != nil {
 		s.hub.watcher.add(sub, sub.conn)

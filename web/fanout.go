@@ -128,7 +128,11 @@ const (
 
 // goodbye is a stream's last words while the instance drains: come back soon,
 // to whichever instance answers.
-var goodbye = []byte("retry: " + strconv.FormatInt(ReconnectDelay.Milliseconds(), 10) + "\nevent: reconnect\ndata: draining\n\n")
+var goodbye = []byte(retryLine + "event: reconnect\ndata: draining\n\n")
+
+// retryLine tells a browser how soon to reconnect when its stream ends; every
+// stream opens with it (and a blank line) and says it again in its goodbye.
+var retryLine = "retry: " + strconv.FormatInt(ReconnectDelay.Milliseconds(), 10) + "\n"
 
 var pingFrame = []byte(": ping\n\n")
 
@@ -225,7 +229,7 @@ func (sub *subscriber) written(b batch) (more bool) {
 		sub.spare = b.events[:0]
 	}
 	sub.wrote = true
-	more = sub.state == subLive && (len(sub.queue) > 0 || sub.ping || sub.onlineNew != nil) ||
+	more = sub.state == subLive && sub.pending() ||
 		sub.state == subEnding && sub.reason == endDrain
 	if !more {
 		sub.scheduled = false
@@ -482,10 +486,21 @@ func (h *hub) dispatch(ev *liveEvent) {
 	}
 }
 
+// decodeLiveEvent decodes one message of the event stream.
+func decodeLiveEvent(m bus.Message) (*liveEvent, error) {
+	ev := &liveEvent{Seq: m.Seq}
+	return ev, json.Unmarshal(m.Data, &ev.Event)
+}
+
+// pending reports whether sub has something to write (called with mu held).
+func (sub *subscriber) pending() bool {
+	return len(sub.queue) > 0 || sub.ping || sub.onlineNew != nil
+}
+
 // Dispatch hands one event from the stream to every local stream allowed to see it.
 func (s *Server) Dispatch(m bus.Message) {
-	ev := &liveEvent{Seq: m.Seq}
-	if err := json.Unmarshal(m.Data, &ev.Event); err != nil {
+	ev, err := decodeLiveEvent(m)
+	if err != nil {
 		s.d.Logger.Warn("undecodable event", "seq", m.Seq, "err", err)
 		return
 	}

@@ -2,7 +2,7 @@ package web
 
 import (
 	"bytes"
-	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -119,7 +119,7 @@ const ReconnectDelay = time.Second
 func startSSE(w http.ResponseWriter) error {
 	setSSEHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", ReconnectDelay.Milliseconds()); err != nil {
+	if _, err := io.WriteString(w, retryLine+"\n"); err != nil {
 		return err
 	}
 	return http.NewResponseController(w).Flush()
