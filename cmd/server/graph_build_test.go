@@ -112,11 +112,19 @@ func TestBuildSnapshotOfTheRealOrganisation(t *testing.T) {
 		if n, _ := rc().Once(ctx); n != 0 {
 			t.Errorf("recomputed %d windows with nothing changed", n)
 		}
+		// A share changes no tie; one mentioning somebody is an interaction.
 		if _, err := cs.CreateShare(ctx, cur.Nodes[0].NodeID, community.ShareInput{Body: "hello", Audience: "everyone"}); err != nil {
 			t.Fatal(err)
 		}
+		if n, _ := rc().Once(ctx); n != 0 {
+			t.Errorf("recomputed %d windows after a share that changes no tie, want 0", n)
+		}
+		if _, err := cs.CreateShare(ctx, cur.Nodes[0].NodeID, community.ShareInput{
+			Body: "hello @" + cur.Nodes[1].Handle, Audience: "everyone"}); err != nil {
+			t.Fatal(err)
+		}
 		if n, _ := rc().Once(ctx); n != len(graph.Windows) {
-			t.Errorf("recomputed %d windows after a change, want %d", n, len(graph.Windows))
+			t.Errorf("recomputed %d windows after a mention, want %d", n, len(graph.Windows))
 		}
 		trend, err := gs.Trend(ctx, 0, 10)
 		if err != nil || len(trend) != 1 {

@@ -223,16 +223,19 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 			c.id AS community_id, c.slug AS c_slug, c.name AS c_name, a.handle AS a_handle, a.display_name AS a_name
 		FROM jsonb_to_recordset($1::jsonb) AS x(i int, author bigint, audience text, slug text, body text, tags text[],
 			mentions text[], parent_id bigint, origin_id bigint, parent_author bigint, subject text, payload jsonb)
-		-- Lateral lookups by key: an index probe per share, whatever the
-		-- planner guesses of the input's size.
+		-- Lookups by key: an index probe per share, whatever the planner
+		-- guesses of the input's size (OFFSET 0 keeps a lateral subquery
+		-- from being flattened into a join, which scanned every node).
 		LEFT JOIN LATERAL (SELECT c.id, c.slug, c.name, c.open,
 				EXISTS (SELECT 1 FROM community_members m WHERE m.community_id = c.id AND m.node_id = x.author) AS member
-			FROM communities c WHERE x.audience = 'community' AND c.slug = x.slug) c ON true
-		LEFT JOIN LATERAL (SELECT n.handle, n.display_name FROM nodes n WHERE n.id = x.author) a ON true
+			FROM communities c WHERE x.audience = 'community' AND c.slug = x.slug OFFSET 0) c ON true
+		LEFT JOIN LATERAL (SELECT n.handle, n.display_name FROM nodes n WHERE n.id = x.author OFFSET 0) a ON true
 	), members AS MATERIALIZED (
-		-- Each community's members once, however many shares go to it.
-		SELECT cm.community_id, array_agg(cm.node_id ORDER BY cm.node_id) AS ids FROM community_members cm
-		WHERE cm.community_id IN (SELECT community_id FROM input WHERE member) GROUP BY cm.community_id
+		-- Each community's members once, however many shares go to it: a
+		-- scan of its part of the key, not of every membership.
+		SELECT d.community_id, ARRAY(SELECT cm.node_id FROM community_members cm
+			WHERE cm.community_id = d.community_id ORDER BY cm.node_id) AS ids
+		FROM (SELECT DISTINCT community_id FROM input WHERE member) d
 	), ok AS MATERIALIZED (
 		SELECT input.*, nextval(pg_get_serial_sequence('shares', 'id')) AS share_id,
 			nextval(pg_get_serial_sequence('events', 'id')) AS event_id, men.ids AS mention_ids, men.handles AS mention_handles,

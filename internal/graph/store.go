@@ -168,11 +168,18 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[AuditEntry])
 }
 
-// mark is the newest outbox event id: a snapshot computed at a mark is stale
-// once a newer event exists (every write that changes ties writes an event).
+// mark grows whenever the network the analytics read changes: a snapshot
+// computed at a mark is stale once the mark is higher. It is the newest
+// outbox event other than a new share (every write that changes people,
+// memberships or connections writes one) plus the newest interaction (a
+// share's mentions and reshares are interactions). New shares alone do not
+// move it: under a stream of posts the whole graph was otherwise recomputed
+// every Debounce for nothing.
 func (s *Store) mark(ctx context.Context) (int64, error) {
 	var m int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&m)
+	err := s.pool.QueryRow(ctx, `SELECT
+		coalesce((SELECT max(id) FROM events WHERE type <> 'share.created'), 0)
+		+ coalesce((SELECT max(id) FROM interactions), 0)`).Scan(&m)
 	return m, err
 }
 
