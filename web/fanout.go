@@ -25,7 +25,6 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"net"
 	"runtime"
 	"strconv"
@@ -486,10 +485,11 @@ func (h *hub) dispatch(ev *liveEvent) {
 	}
 }
 
-// decodeLiveEvent decodes one message of the event stream.
+// decodeLiveEvent decodes one message of the event stream (the binary form,
+// or the JSON form of events published before it).
 func decodeLiveEvent(m bus.Message) (*liveEvent, error) {
-	ev := &liveEvent{Seq: m.Seq}
-	return ev, json.Unmarshal(m.Data, &ev.Event)
+	e, err := community.DecodeEvent(m.Data)
+	return &liveEvent{Seq: m.Seq, Event: e}, err
 }
 
 // pending reports whether sub has something to write (called with mu held).

@@ -83,12 +83,18 @@ func shareCard(sh community.Share, viewer int64) components.ShareCard {
 }
 
 func (s *Server) composer(r *http.Request, next string) components.Composer {
+	mine, _ := s.d.Store.ListCommunities(r.Context(), me(r).ID, true, composerCommunities)
+	return composerFor(next, mine)
+}
+
+// composerCommunities bounds the communities offered to share into.
+const composerCommunities = 200
+
+// composerFor is the share form offering the communities mine.
+func composerFor(next string, mine []community.Community) components.Composer {
 	c := components.Composer{Next: next}
-	mine, err := s.d.Store.ListCommunities(r.Context(), me(r).ID, true, 200)
-	if err == nil {
-		for _, m := range mine {
-			c.Communities = append(c.Communities, components.CommunityOption{Slug: m.Slug, Name: m.Name})
-		}
+	for _, m := range mine {
+		c.Communities = append(c.Communities, components.CommunityOption{Slug: m.Slug, Name: m.Name})
 	}
 	return c
 }
@@ -110,7 +116,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	v := components.DashboardView{Page: s.page("Your network", "home"), Composer: s.composer(r, "/"), Feed: s.withMarks(r, shareCards(feed, node.ID))}
+	// One list of the node's communities for the share form and the side list.
+	mine, err := s.d.Store.ListCommunities(r.Context(), node.ID, true, composerCommunities)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	v := components.DashboardView{Page: s.page("Your network", "home"), Composer: composerFor("/", mine), Feed: s.withMarks(r, shareCards(feed, node.ID))}
 	if filter.Tag != "" {
 		v.Filter = "tagged #" + strings.TrimPrefix(filter.Tag, "#")
 	} else if filter.Community != "" {
@@ -127,20 +139,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		v.OlderURL = "/?" + next.Encode()
 	}
-	mine, err := s.d.Store.ListCommunities(r.Context(), node.ID, true, 50)
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	for _, c := range mine {
+	for _, c := range mine[:min(len(mine), 50)] {
 		v.Communities = append(v.Communities, communityItem(c))
 	}
-	if conns, err := s.d.Store.ListConnections(r.Context(), node.ID); err == nil {
-		for _, c := range conns {
-			if c.State == "pending" && c.Direction == community.DirectionIncoming {
-				v.Pending++
-			}
-		}
+	if n, err := s.d.Store.PendingRequests(r.Context(), node.ID); err == nil {
+		v.Pending = n
 	}
 	v.Online = s.onlineConnections(r, node.ID)
 	v.Asks = s.asksForYou(r, node.ID)

@@ -326,8 +326,8 @@ func streamEvents(t *testing.T, natsURL string) []community.Event {
 		if err != nil {
 			t.Fatalf("stream message %d: %v", seq, err)
 		}
-		var e community.Event
-		if err := json.Unmarshal(m.Data, &e); err != nil {
+		e, err := community.DecodeEvent(m.Data)
+		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, e)

@@ -183,8 +183,8 @@ type recordingPublisher struct {
 }
 
 func (p *recordingPublisher) Publish(_ context.Context, _ string, _ int64, data []byte) (uint64, error) {
-	var e community.Event
-	if err := json.Unmarshal(data, &e); err != nil {
+	e, err := community.DecodeEvent(data)
+	if err != nil {
 		return 0, err
 	}
 	p.mu.Lock()

@@ -106,6 +106,17 @@ func (s *Store) listConnections(ctx context.Context, me int64, now time.Time) ([
 	return out, nil
 }
 
+// PendingRequests counts the connection requests waiting for me to answer:
+// the dashboard's badge, without ListConnections' strengths.
+func (s *Store) PendingRequests(ctx context.Context, me int64) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM connections WHERE to_node = $1 AND state = 'pending'`, me).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pending requests: %w", err)
+	}
+	return n, nil
+}
+
 // findConnection is one connection as me sees it, read through db (the caller's
 // transaction, so it sees what the transaction just wrote).
 func findConnection(ctx context.Context, db DBTX, me, id int64, now time.Time) (Connection, error) {

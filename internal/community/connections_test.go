@@ -97,7 +97,19 @@ func TestConnectionStateMachine(t *testing.T) {
 		if got, _ := s.ListConnections(ctx, cy); len(got) != 0 {
 			t.Fatalf("cy sees %d connections, want 0", len(got))
 		}
+		for _, want := range []struct {
+			who  int64
+			name string
+			n    int
+		}{{ben, "ben", 1}, {ana, "ana (who asked)", 0}, {cy, "cy", 0}} {
+			if n, err := s.PendingRequests(ctx, want.who); err != nil || n != want.n {
+				t.Errorf("%s has %d requests to answer (%v), want %d", want.name, n, err, want.n)
+			}
+		}
 		connWantErr(t, s.WithdrawConnection(ctx, ana, c.ID), nil)
+		if n, _ := s.PendingRequests(ctx, ben); n != 0 {
+			t.Errorf("ben has %d requests to answer after ana withdrew, want 0", n)
+		}
 	})
 
 	t.Run("only the addressee accepts", func(t *testing.T) {

@@ -60,8 +60,8 @@ func (p *recordingPublisher) Publish(_ context.Context, subject string, id int64
 	if p.fail {
 		return 0, errors.New("nats away")
 	}
-	var e Event
-	if err := jsonUnmarshal(data, &e); err != nil {
+	e, err := DecodeEvent(data)
+	if err != nil {
 		return 0, err
 	}
 	e.Subject = subject

@@ -111,7 +111,7 @@ func (s *Store) canPublish(events []Event) bool {
 // publishOne publishes one committed event; a failure is logged and left to
 // the outbox relay.
 func (s *Store) publishOne(ctx context.Context, e Event) bool {
-	data, _ := json.Marshal(e)
+	data := e.AppendWire(nil) // the binary form: every instance decodes every event (wire.go)
 	if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
 		s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
 		return false
@@ -199,7 +199,7 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 		claimed = len(events)
 		var done []int64
 		for _, e := range events {
-			data, _ := json.Marshal(e)
+			data := e.AppendWire(nil)
 			if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
 				break // NATS is away; keep order, try again next tick
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -640,24 +641,71 @@ type FeedFilter struct {
 
 // Feed is what reaches node: shares in its communities, from its connections,
 // to everyone, mentioning it, and its own; newest first.
+//
+// Walking every share newest first until enough are visible costs a scan of
+// the whole network's recent shares (3.3 ms for a feed of 50 among 17
+// communities). Instead each source of the feed gives its own newest matches
+// by an index (feedCandidatesSQL), and the feed is the newest of their union,
+// checked again in full. That is exact: each source's matches all belong to
+// the feed, so a share of the feed's newest Limit is among its source's
+// newest Limit (TestFeedMatchesReference holds it to the plain query).
 func (s *Store) Feed(ctx context.Context, node int64, f FeedFilter) ([]Share, error) {
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	rows, err := s.pool.Query(ctx, shareSelect+` WHERE `+visibleTo+`
-		AND (s.audience <> 'community' OR s.author_id = $1 OR $1 = ANY(s.mentions)
-			OR s.community_id IN (SELECT community_id FROM community_members WHERE node_id = $1))
-		AND ($2::bigint = 0 OR s.id < $2)
-		AND ($4 = '' OR c.slug = $4)
-		AND ($5 = '' OR $5 = ANY(s.tags))
-		ORDER BY s.id DESC LIMIT $3`,
-		node, f.Before, f.Limit, strings.ToLower(f.Community), strings.ToLower(strings.TrimPrefix(f.Tag, "#")))
+	before := f.Before
+	if before <= 0 {
+		before = math.MaxInt64 // s.id < $2 stays an index bound
+	}
+	// The candidates are checked again in full (a share the viewer may not
+	// read never leaves here, whatever a source says), and only the page's
+	// shares are joined with their authors and communities.
+	rows, err := s.pool.Query(ctx, feedCandidatesSQL+`, page AS (
+			SELECT s.id FROM shares s WHERE s.id IN (SELECT id FROM candidates) AND `+visibleTo+`
+			AND (s.audience <> 'community' OR s.author_id = $1 OR $1 = ANY(s.mentions)
+				OR s.community_id IN (SELECT community_id FROM community_members WHERE node_id = $1))
+			AND `+feedFilters+`
+			ORDER BY s.id DESC LIMIT $3
+		) `+shareSelect+` WHERE s.id IN (SELECT id FROM page) ORDER BY s.id DESC`,
+		node, before, f.Limit, strings.ToLower(f.Community), strings.ToLower(strings.TrimPrefix(f.Tag, "#")))
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Share, error) { return scanShare(r) })
 	return out, wrap("feed", err)
 }
+
+// feedFilters are the feed's own filters on share s: older than $2, in the
+// community with slug $4 (if any), tagged $5 (if any).
+const feedFilters = `s.id < $2 AND ($5 = '' OR $5 = ANY(s.tags))
+	AND ($4 = '' OR s.community_id = (SELECT fc.id FROM communities fc WHERE fc.slug = $4))`
+
+// feedCandidatesSQL is, for node $1, the newest $3 shares of each source of
+// its feed, each by an index: every community it belongs to
+// (shares_community), each accepted connection's shares to connections and
+// its own (shares_author), shares to everyone (shares_everyone), and shares
+// mentioning it that it may read (shares_mentions).
+const feedCandidatesSQL = `WITH candidates AS (
+		SELECT x.id FROM community_members m CROSS JOIN LATERAL (
+			SELECT s.id FROM shares s WHERE s.community_id = m.community_id AND s.deleted_at IS NULL AND ` + feedFilters + `
+			ORDER BY s.id DESC LIMIT $3) x
+		WHERE m.node_id = $1
+		UNION
+		SELECT x.id FROM connections k CROSS JOIN LATERAL (
+			SELECT s.id FROM shares s WHERE s.author_id = CASE WHEN k.from_node = $1 THEN k.to_node ELSE k.from_node END
+				AND s.audience = 'connections' AND s.deleted_at IS NULL AND ` + feedFilters + `
+			ORDER BY s.id DESC LIMIT $3) x
+		WHERE k.state = 'accepted' AND (k.from_node = $1 OR k.to_node = $1)
+		UNION
+		(SELECT s.id FROM shares s WHERE s.audience = 'everyone' AND s.deleted_at IS NULL AND ` + feedFilters + `
+			ORDER BY s.id DESC LIMIT $3)
+		UNION
+		(SELECT s.id FROM shares s WHERE s.author_id = $1 AND s.deleted_at IS NULL AND ` + feedFilters + `
+			ORDER BY s.id DESC LIMIT $3)
+		UNION
+		(SELECT s.id FROM shares s WHERE s.mentions @> ARRAY[$1::bigint] AND ` + visibleTo + ` AND ` + feedFilters + `
+			ORDER BY s.id DESC LIMIT $3)
+	) `
 
 // CommunityShares lists the recent shares of a community viewer may see.
 func (s *Store) CommunityShares(ctx context.Context, viewer, communityID, before int64, limit int) ([]Share, error) {

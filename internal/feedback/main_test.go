@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -22,8 +21,8 @@ type recordingPublisher struct {
 func (p *recordingPublisher) Publish(_ context.Context, subject string, id int64, data []byte) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var e community.Event
-	if err := json.Unmarshal(data, &e); err != nil {
+	e, err := community.DecodeEvent(data)
+	if err != nil {
 		return 0, err
 	}
 	e.Subject = subject

@@ -24,7 +24,8 @@ var (
 	Requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nodecommunity_http_request_duration_seconds",
 		Help:    "Time to answer HTTP requests (streams excluded), by route pattern, method and status class.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 10},
+		// Finer around 10–50 ms, where the dashboard's p99 target (20 ms) lies.
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .015, .02, .025, .03, .04, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"route", "method", "code"})
 
 	// EventsPublished counts events this instance published to the event stream.

@@ -1,0 +1,1 @@
+ALTER INDEX shares_mentions RESET (fastupdate);
