@@ -22,8 +22,8 @@ var (
 	// Requests observes every non-streaming HTTP request by route pattern,
 	// method and status class ("2xx", "4xx", ...).
 	Requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "nodecommunity_http_request_duration_seconds",
-		Help:    "Time to answer HTTP requests (streams excluded), by route pattern, method and status class.",
+		Name: "nodecommunity_http_request_duration_seconds",
+		Help: "Time to answer HTTP requests (streams excluded), by route pattern, method and status class.",
 		// Finer around 10–50 ms, where the dashboard's p99 target (20 ms) lies.
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .015, .02, .025, .03, .04, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"route", "method", "code"})
