@@ -168,18 +168,17 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[AuditEntry])
 }
 
-// mark grows whenever the network the analytics read changes: a snapshot
-// computed at a mark is stale once the mark is higher. It is the newest
-// outbox event other than a new share (every write that changes people,
-// memberships or connections writes one) plus the newest interaction (a
-// share's mentions and reshares are interactions). New shares alone do not
-// move it: under a stream of posts the whole graph was otherwise recomputed
-// every Debounce for nothing.
+// mark is the newest outbox event that may change the network the analytics
+// read: a snapshot computed at a mark is stale once a newer one exists (every
+// write that changes people, memberships, connections or interactions writes
+// an event). A new share changes nothing there unless it mentions somebody or
+// passes a share on, so plain shares do not count (events_graph_changes):
+// under a stream of posts the whole graph was otherwise recomputed every
+// Debounce for nothing. Ids only grow, so a purged event cannot hide a change.
 func (s *Store) mark(ctx context.Context) (int64, error) {
 	var m int64
-	err := s.pool.QueryRow(ctx, `SELECT
-		coalesce((SELECT max(id) FROM events WHERE type <> 'share.created'), 0)
-		+ coalesce((SELECT max(id) FROM interactions), 0)`).Scan(&m)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events
+		WHERE type <> 'share.created' OR payload -> 'mentions' <> '[]'::jsonb OR payload ? 'parent_id'`).Scan(&m)
 	return m, err
 }
 
