@@ -16,9 +16,10 @@ import (
 // one statement and one commit for many shares, so one flush of the log and a
 // fraction of PostgreSQL's work per share (BenchmarkWritePath: about three
 // times the shares per second of a commit per share). Each caller still gets
-// its own share or its own error, and a share is acknowledged only once it and
-// its outbox event are committed; events are published after commit, as
-// Store.CreateShare does.
+// its own share or its own error, and a share is acknowledged once it and its
+// outbox event are committed; the events are published right after, while
+// the callers already have their answers (a failure there is the outbox
+// relay's to repair).
 //
 // There is no timer and no background goroutine: while a batch commits, new
 // calls queue up, and the next free flusher takes them all (up to MaxBatch) as
@@ -144,9 +145,10 @@ func (b *ShareBatcher) take() []*pendingShare {
 	return batch
 }
 
-// commit writes one batch, then publishes its events and answers its callers
+// commit writes one batch and answers its callers, then publishes its events
 // while the flusher goes on to the next batch (up to MaxFlushers batches are
-// finished this way at once; beyond that the flusher finishes it itself).
+// published this way at once; beyond that the flusher publishes them itself,
+// which holds the next batch back until the stream keeps up).
 func (b *ShareBatcher) commit(ctx context.Context, batch []*pendingShare) {
 	wctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
@@ -170,14 +172,28 @@ func (b *ShareBatcher) commit(ctx context.Context, batch []*pendingShare) {
 			}
 		}
 	}
+	var events []Event
+	for _, p := range batch {
+		if p.err == nil && p.w.err == nil {
+			events = append(events, p.w.event)
+		}
+	}
+	// Committed is acknowledged: the outbox owes every event to the stream
+	// (the relay publishes what this instance does not). Answering before
+	// the stream's acknowledgement frees each caller a JetStream round trip
+	// sooner, so more calls wait for the next batch and each commit carries
+	// more shares.
+	for _, p := range batch {
+		close(p.done)
+	}
 	select {
 	case b.finishing() <- struct{}{}:
 		go func() {
 			defer func() { <-b.finishers }()
-			b.finish(ctx, batch)
+			b.finish(ctx, events)
 		}()
 	default:
-		b.finish(ctx, batch)
+		b.finish(ctx, events)
 	}
 }
 
@@ -206,21 +222,11 @@ func (b *ShareBatcher) finishing() chan struct{} {
 	return b.finishers
 }
 
-// finish publishes a written batch's events, answers its callers, and marks
-// the events published.
-func (b *ShareBatcher) finish(ctx context.Context, batch []*pendingShare) {
+// finish publishes a committed batch's events and marks them published.
+func (b *ShareBatcher) finish(ctx context.Context, events []Event) {
 	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	var events []Event
-	for _, p := range batch {
-		if p.err == nil && p.w.err == nil {
-			events = append(events, p.w.event)
-		}
-	}
 	published := b.store.publishConcurrently(ctx, events)
-	for _, p := range batch {
-		close(p.done)
-	}
 	if err := b.store.markPublished(ctx, published); err != nil {
 		b.store.logger().Warn("mark events published", "err", err)
 	}

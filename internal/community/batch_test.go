@@ -193,12 +193,12 @@ func TestShareBatcherConcurrentCallers(t *testing.T) {
 		}
 	})
 	t.Run("every event published and marked", func(t *testing.T) {
-		f.pub.mu.Lock()
-		published := len(f.pub.events)
-		f.pub.mu.Unlock()
-		if published < callers {
-			t.Errorf("%d events published, want at least %d", published, callers)
-		}
+		// Published right after the answers, not before them.
+		waitUntil(t, func() bool {
+			f.pub.mu.Lock()
+			defer f.pub.mu.Unlock()
+			return len(f.pub.events) >= callers
+		})
 		waitUntil(t, func() bool {
 			return f.count(`SELECT count(*) FROM events WHERE type = 'share.created' AND published_at IS NULL`) == 0
 		})
@@ -212,8 +212,8 @@ func TestShareBatcherConcurrentCallers(t *testing.T) {
 	})
 }
 
-// waitUntil polls cond for a few seconds (the mark of a published event
-// follows the answer to its caller).
+// waitUntil polls cond for a few seconds (an event's publishing and its mark
+// follow the answer to its caller).
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); {

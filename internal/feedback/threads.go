@@ -654,8 +654,28 @@ func (s *Store) ListThreads(ctx context.Context, viewer int64, f ThreadFilter) (
 
 // FeedbackRequests lists the open threads that ask node for feedback it has
 // not given yet, newest first: the dashboard's "Feedback asked of you".
+//
+// It is ListThreads' scope "asked", open, unanswered, as a query of its own:
+// the dashboard asks it on every view, and ListThreads' catch-all filters
+// make PostgreSQL plan that query afresh each time (1.7 ms of planning for
+// 0.015 ms of work); this one starts from the node's requests and keeps one plan.
 func (s *Store) FeedbackRequests(ctx context.Context, node int64, limit int) ([]ThreadItem, error) {
-	return s.ListThreads(ctx, node, ThreadFilter{Scope: "asked", Status: StatusOpen, Unanswered: true, Limit: limit})
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	rows, err := s.pool.Query(ctx, threadSelect+` WHERE rq.node_id IS NOT NULL AND `+threadReadable+`
+		AND t.status = 'open' AND rq.answered_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM replies r JOIN reply_authors ra ON ra.reply_id = r.id
+			WHERE r.thread_id = t.id AND ra.node_id = $1)
+		ORDER BY t.id DESC LIMIT $2`, node, limit)
+	if err != nil {
+		return nil, fmt.Errorf("feedback requests: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ThreadItem, error) {
+		it, _, err := scanThread(r)
+		return it, err
+	})
+	return out, threadErr("feedback requests", err)
 }
 
 // ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -731,4 +732,56 @@ func TestReminders(t *testing.T) {
 		}
 		t.Logf("600 reminders split between 4 racing instances as %v", counts)
 	})
+}
+
+// TestFeedbackRequestsMatchListThreads holds the dashboard's own query to
+// ListThreads' scope "asked", open, unanswered, on threads in every state.
+func TestFeedbackRequestsMatchListThreads(t *testing.T) {
+	f := newThrFixture(t)
+	handles := []string{"ana", "ben", "cleo", "dan", "eve", "fay"}
+	ids := map[string]int64{}
+	for _, h := range handles {
+		ids[h] = f.node(h)
+	}
+	f.community("team", true, ids["ana"], ids["ben"], ids["cleo"])
+	all := []string{"ben", "cleo", "dan", "eve", "fay"}
+	var threads []int64
+	for i := range 8 {
+		th := f.thread(ids["ana"], ThreadInput{ToHandles: all[:2+i%4], Kind: KindIdea, Title: fmt.Sprintf("t%d", i)})
+		threads = append(threads, th.ID)
+	}
+	f.thread(ids["ben"], ThreadInput{CommunitySlug: "team", Kind: KindIdea, Title: "community"})
+	f.thread(ids["cleo"], ThreadInput{ToHandles: []string{"ana", "ben"}, Kind: KindIdea, Title: "to ana"})
+	// Answered by name, answered anonymously (the thread asks five), resolved.
+	if _, err := f.store.Reply(f.ctx, ids["ben"], threads[0], ReplyInput{Body: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Reply(f.ctx, ids["cleo"], threads[3], ReplyInput{Body: "anon", Anonymous: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(f.ctx, `UPDATE threads SET status = 'resolved', resolved_at = now() WHERE id = $1`, threads[5]); err != nil {
+		t.Fatal(err)
+	}
+	nonEmpty := 0
+	for _, h := range handles {
+		for _, limit := range []int{10, 2} {
+			got, err := f.store.FeedbackRequests(f.ctx, ids[h], limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := f.store.ListThreads(f.ctx, ids[h], ThreadFilter{Scope: "asked", Status: StatusOpen, Unanswered: true, Limit: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, limit %d: FeedbackRequests = %+v\nListThreads = %+v", h, limit, got, want)
+			}
+			if len(want) > 0 {
+				nonEmpty++
+			}
+		}
+	}
+	if nonEmpty < 6 {
+		t.Errorf("only %d non-empty lists compared", nonEmpty)
+	}
 }
