@@ -1,1 +1,2 @@
+DROP INDEX shares_connections;
 ALTER INDEX shares_mentions RESET (fastupdate);

@@ -5,3 +5,6 @@
 -- one posting-tree insert.
 ALTER INDEX shares_mentions SET (fastupdate = off);
 SELECT gin_clean_pending_list('shares_mentions'::regclass);
+-- The feed's newest shares to connections, per author, without reading the
+-- author's other shares.
+CREATE INDEX shares_connections ON shares (author_id, id DESC) WHERE audience = 'connections' AND deleted_at IS NULL;
