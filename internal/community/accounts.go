@@ -697,13 +697,8 @@ func (s *Store) NodeByAccessToken(ctx context.Context, token string) (Node, int6
 	// put a log flush, and any checkpoint's I/O, in the first request of
 	// every client.
 	if lastUsed == nil || time.Since(*lastUsed) > tokenTouchEvery {
-		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		b.Queue("SET LOCAL synchronous_commit = off")
-		b.Queue(`UPDATE access_tokens SET last_used_at = now()
-			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - $2::interval)`, id, tokenTouchEvery)
-		b.Queue("COMMIT")
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := s.execUnsynced(ctx, `UPDATE access_tokens SET last_used_at = now()
+			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - $2::interval)`, id, tokenTouchEvery); err != nil {
 			return Node{}, 0, fmt.Errorf("access token: %w", err)
 		}
 	}

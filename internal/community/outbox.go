@@ -128,12 +128,19 @@ func (s *Store) markPublished(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	// A join on the ids rather than id = ANY($1), which PostgreSQL planned
+	// afresh on almost every call.
+	return s.execUnsynced(ctx, `UPDATE events e SET published_at = now() FROM unnest($1::bigint[]) AS p(id) WHERE e.id = p.id`, ids)
+}
+
+// execUnsynced runs one statement in its own transaction whose commit does
+// not wait for the disk, in one round trip: for writes a crash may lose
+// without harm (a mark, a hint), never for what was promised to somebody.
+func (s *Store) execUnsynced(ctx context.Context, sql string, args ...any) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit = off")
-	// A join on the ids rather than id = ANY($1), which PostgreSQL planned
-	// afresh on almost every call.
-	b.Queue(`UPDATE events e SET published_at = now() FROM unnest($1::bigint[]) AS p(id) WHERE e.id = p.id`, ids)
+	b.Queue(sql, args...)
 	b.Queue("COMMIT")
 	return s.pool.SendBatch(ctx, b).Close()
 }
