@@ -1,6 +1,7 @@
 package community
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -74,11 +75,7 @@ func DecodeEvent(data []byte) (Event, error) {
 	if len(data) > 0 && data[0] == wireVersion {
 		return decodeWire(data)
 	}
-	i := 0
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	if i < len(data) && data[i] == '{' {
+	if t := bytes.TrimLeft(data, " \t\n\r"); len(t) > 0 && t[0] == '{' {
 		var e Event
 		if err := json.Unmarshal(data, &e); err != nil {
 			return Event{}, fmt.Errorf("event: %w", err)
