@@ -245,6 +245,11 @@ const threadGroupSize = `(CASE WHEN t.community_id IS NULL
 	THEN (SELECT count(*) FROM thread_requests gq WHERE gq.thread_id = t.id)
 	ELSE (SELECT count(*) FROM community_members gm WHERE gm.community_id = t.community_id) END)::int`
 
+// answeredByViewer is whether viewer $1 answered thread t: their request (rq)
+// is marked answered, or they replied, by name or anonymously.
+const answeredByViewer = `(rq.answered_at IS NOT NULL OR EXISTS (SELECT 1 FROM replies r JOIN reply_authors ra ON ra.reply_id = r.id
+		WHERE r.thread_id = t.id AND ra.node_id = $1))`
+
 // threadSelect reads a thread and its viewer's state (viewer $1; 0 for none).
 const threadSelect = `SELECT t.id, a.id, a.handle, a.display_name, c.slug, c.name,
 	coalesce((SELECT json_agg(json_build_object('id', n.id, 'handle', n.handle, 'display_name', n.display_name) ORDER BY n.display_name, n.id)
@@ -257,13 +262,20 @@ const threadSelect = `SELECT t.id, a.id, a.handle, a.display_name, c.slug, c.nam
 		AND NOT EXISTS (SELECT 1 FROM reply_authors ra WHERE ra.reply_id = r.id AND ra.node_id = $1))::int,
 	tr.node_id IS NOT NULL, coalesce(tr.last_reply_id, 0),
 	rq.node_id IS NOT NULL,
-	rq.answered_at IS NOT NULL OR EXISTS (SELECT 1 FROM replies r JOIN reply_authors ra ON ra.reply_id = r.id
-		WHERE r.thread_id = t.id AND ra.node_id = $1)
+	` + answeredByViewer + `
 	FROM threads t
 	JOIN nodes a ON a.id = t.author_id
 	LEFT JOIN communities c ON c.id = t.community_id
 	LEFT JOIN thread_reads tr ON tr.thread_id = t.id AND tr.node_id = $1
 	LEFT JOIN thread_requests rq ON rq.thread_id = t.id AND rq.node_id = $1`
+
+// collectThreads reads the rows of a threadSelect query.
+func collectThreads(rows pgx.Rows) ([]ThreadItem, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ThreadItem, error) {
+		it, _, err := scanThread(r)
+		return it, err
+	})
+}
 
 func scanThread(row pgx.Row) (ThreadItem, int64, error) {
 	var it ThreadItem
@@ -637,18 +649,14 @@ func (s *Store) ListThreads(ctx context.Context, viewer int64, f ThreadFilter) (
 		AND ($5 = '' OR t.status = $5)
 		AND ($6 = '' OR ($6 = 'mine' AND t.author_id = $1) OR ($6 = 'asked' AND rq.node_id IS NOT NULL)
 			OR ($6 = 'community' AND t.community_id IS NOT NULL AND t.author_id <> $1))
-		AND (NOT $7 OR (rq.answered_at IS NULL AND NOT EXISTS (SELECT 1 FROM replies r JOIN reply_authors ra ON ra.reply_id = r.id
-			WHERE r.thread_id = t.id AND ra.node_id = $1)))
+		AND (NOT $7 OR NOT `+answeredByViewer+`)
 		AND ($8 = '' OR t.search @@ plainto_tsquery('simple', $8))
 		ORDER BY t.id DESC LIMIT $3`,
 		viewer, f.Before, f.Limit, strings.ToLower(f.Community), f.Status, f.Scope, f.Unanswered, q)
 	if err != nil {
 		return nil, fmt.Errorf("list threads: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ThreadItem, error) {
-		it, _, err := scanThread(r)
-		return it, err
-	})
+	out, err := collectThreads(rows)
 	return out, threadErr("list threads", err)
 }
 
@@ -664,17 +672,12 @@ func (s *Store) FeedbackRequests(ctx context.Context, node int64, limit int) ([]
 		limit = 20
 	}
 	rows, err := s.pool.Query(ctx, threadSelect+` WHERE rq.node_id IS NOT NULL AND `+threadReadable+`
-		AND t.status = 'open' AND rq.answered_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM replies r JOIN reply_authors ra ON ra.reply_id = r.id
-			WHERE r.thread_id = t.id AND ra.node_id = $1)
+		AND t.status = 'open' AND NOT `+answeredByViewer+`
 		ORDER BY t.id DESC LIMIT $2`, node, limit)
 	if err != nil {
 		return nil, fmt.Errorf("feedback requests: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ThreadItem, error) {
-		it, _, err := scanThread(r)
-		return it, err
-	})
+	out, err := collectThreads(rows)
 	return out, threadErr("feedback requests", err)
 }
 
