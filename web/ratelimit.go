@@ -114,26 +114,36 @@ func inPrefixes(addr string, ps []netip.Prefix) bool {
 // signinLimiter is the per-address limit of password sign-ins. IPv6 clients
 // are counted per /64, the block one client usually holds.
 func (s *Server) signinLimiter() func(http.Handler) http.Handler {
+	// Without a count there is no limit to apply, and without the database
+	// no sign-in could work anyway.
+	return s.addressLimiter(SigninAddressLimit, SigninAddressWindow, "signin-address", "signin_address",
+		"Too many sign-in attempts from your address. Wait a minute, then try again.",
+		"sign-in limit unavailable", "Sign-in is not available right now. Try again in a moment.")
+}
+
+// addressLimiter allows limit requests per client address (IPv6 per /64) in
+// window, counted in PostgreSQL under counter so that every instance shares
+// one count. Past it: 429 with Retry-After (recorded in the audit log as
+// reason); without a count: 503, logged as unavailable.
+func (s *Server) addressLimiter(limit int, window time.Duration, counter, reason, tooMany, unavailable, unavailableMsg string) func(http.Handler) http.Handler {
 	opts := []httprate.Option{
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
 			return httprate.CanonicalizeIP(clientAddress(r)), nil
 		}),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			s.recordRateLimited(r, "signin_address")
-			s.tooMany(w, r, SigninAddressWindow, "Too many sign-in attempts from your address. Wait a minute, then try again.")
+			s.recordRateLimited(r, reason)
+			s.tooMany(w, r, window, tooMany)
 		}),
 		httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-			// Without a count there is no limit to apply, and without the
-			// database no sign-in could work anyway.
-			s.d.Logger.Warn("sign-in limit unavailable", "err", err)
+			s.d.Logger.Warn(unavailable, "err", err)
 			w.Header().Set("Retry-After", RetryAfterUnavailable)
-			s.fail(w, r, http.StatusServiceUnavailable, "Sign-in is not available right now. Try again in a moment.")
+			s.fail(w, r, http.StatusServiceUnavailable, unavailableMsg)
 		}),
 	}
 	if s.d.Store != nil {
-		opts = append(opts, httprate.WithLimitCounter(s.d.Store.NewAttemptCounter("signin-address")))
+		opts = append(opts, httprate.WithLimitCounter(s.d.Store.NewAttemptCounter(counter)))
 	}
-	return httprate.NewRateLimiter(SigninAddressLimit, SigninAddressWindow, opts...).Handler
+	return httprate.NewRateLimiter(limit, window, opts...).Handler
 }
 
 // accountDelayMessage says how long an account's progressive delay still runs.
@@ -197,24 +207,9 @@ const writeWindow = time.Minute
 func (s *Server) limitWrites(next http.Handler) http.Handler {
 	signup, writes := next, next
 	if n := s.d.SignupLimitPerMinute; n > 0 {
-		opts := []httprate.Option{
-			httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
-				return httprate.CanonicalizeIP(clientAddress(r)), nil
-			}),
-			httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-				s.recordRateLimited(r, "signup_address")
-				s.tooMany(w, r, writeWindow, "Too many sign-ups from your address. Wait a minute, then try again.")
-			}),
-			httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-				s.d.Logger.Warn("sign-up limit unavailable", "err", err)
-				w.Header().Set("Retry-After", RetryAfterUnavailable)
-				s.fail(w, r, http.StatusServiceUnavailable, "Sign-up is not available right now. Try again in a moment.")
-			}),
-		}
-		if s.d.Store != nil {
-			opts = append(opts, httprate.WithLimitCounter(s.d.Store.NewAttemptCounter("signup-address")))
-		}
-		signup = httprate.NewRateLimiter(n, writeWindow, opts...).Handler(next)
+		signup = s.addressLimiter(n, writeWindow, "signup-address", "signup_address",
+			"Too many sign-ups from your address. Wait a minute, then try again.",
+			"sign-up limit unavailable", "Sign-up is not available right now. Try again in a moment.")(next)
 	}
 	if n := s.d.WriteLimitPerMinute; n > 0 {
 		writes = httprate.NewRateLimiter(n, writeWindow,
