@@ -59,23 +59,28 @@ func sessionless(path string) bool {
 // deactivation raise the epoch, which ends every session on every instance at
 // the next request, whatever a request in flight saves.
 //
-// While PostgreSQL is unreachable, a bearer token this instance resolved in the
-// last TokenCacheTTL is taken from its cache (web/tokencache.go, where the
-// trade-off is documented), so that live streams keep resuming from JetStream;
-// writes still fail with 503 in their handlers.
+// A bearer token this instance resolved in the last TokenFreshFor is taken
+// from its cache while it hears every credential change (CredentialsChanged);
+// while PostgreSQL is unreachable, one resolved in the last TokenCacheTTL is,
+// so that live streams keep resuming from JetStream (writes still fail with
+// 503 in their handlers). web/tokencache.go documents both trade-offs.
 func (s *Server) authenticate(next http.Handler) http.Handler {
-	if s.tokens == nil {
-		s.tokens = newTokenCache(TokenCacheTTL, TokenCacheSize)
-	}
 	tokens := s.tokens
 	next = s.auditDenials(next)
 	resolve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if token, ok := bearerToken(r); ok {
-			n, id, err := s.d.Store.NodeByAccessToken(ctx, token)
+			n, id, fresh := tokens.fresh(token)
+			var err error
+			if !fresh {
+				gen := tokens.generation()
+				n, id, err = s.d.Store.NodeByAccessToken(ctx, token)
+				if err == nil {
+					tokens.put(gen, token, n, id)
+				}
+			}
 			switch {
 			case err == nil:
-				tokens.put(token, n, id)
 			case errors.Is(err, community.ErrUnauthorized):
 				tokens.forget(token)
 				s.recordDenial(r.WithContext(ctx), http.StatusUnauthorized, "bad_token")
@@ -213,6 +218,15 @@ func (s *Server) AuthEnded(e bus.AuthEnded) {
 	}
 	s.act(e)
 }
+
+// CredentialsChanged is told of every committed change to a node's
+// credentials or profile, on any instance (community.Store.WatchCredentials):
+// its cached tokens are looked up again.
+func (s *Server) CredentialsChanged(node int64) { s.tokens.forgetNode(node) }
+
+// WatchingCredentials is told whether CredentialsChanged hears every change
+// now: only then may a cached token stand in for the database.
+func (s *Server) WatchingCredentials(on bool) { s.tokens.watching(on) }
 
 func (s *Server) act(e bus.AuthEnded) {
 	if s.tokens != nil {

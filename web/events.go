@@ -252,7 +252,8 @@ func (s *Server) replay(out io.Writer, r *http.Request, write eventWriter, node 
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	first, last, err := s.d.Events.Bounds(ctx)
-	if err == nil && (lastID > last || (first > 0 && lastID+1 < first) || (first == 0 && last > 0)) {
+	// Replay itself tells events gone before the first kept.
+	if err == nil && (lastID > last || (first == 0 && last > 0)) {
 		err = bus.ErrGone
 	}
 	if err == nil {

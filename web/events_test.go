@@ -20,6 +20,47 @@ import (
 	"github.com/nodecommunity/nodecommunity/internal/community"
 )
 
+// TestHubRemembersBundles: events of stream messages carrying several
+// (bus.Message: message sequence << 8 + place) are remembered as one run, a
+// resume inside or between messages gets exactly the events after it, and a
+// skipped message is a gap.
+func TestHubRemembersBundles(t *testing.T) {
+	h := newHub()
+	seq := func(msg, i uint64) uint64 { return msg<<8 | i }
+	var all []uint64
+	for msg := uint64(10); msg < 20; msg++ {
+		for i := range msg % 4 { // 2, 3, 0 (none: a message of one is 0), 1, …
+			all = append(all, seq(msg, i))
+		}
+		if msg%4 == 0 {
+			all = append(all, seq(msg, 0))
+		}
+	}
+	for _, s := range all {
+		h.remember(&liveEvent{Seq: s})
+	}
+	for k, last := range all[:len(all)-1] {
+		backlog, covered, tail := h.add(h.newSubscriber(1, apiFormat, false), last)
+		if !covered || tail != all[len(all)-1] || len(backlog) != len(all)-k-1 {
+			t.Fatalf("after %d: covered=%v tail=%d backlog=%d, want true, %d, %d", last, covered, tail, len(backlog), all[len(all)-1], len(all)-k-1)
+		}
+		for i, ev := range backlog {
+			if ev.Seq != all[k+1+i] {
+				t.Fatalf("after %d: backlog[%d] = %d, want %d", last, i, ev.Seq, all[k+1+i])
+			}
+		}
+	}
+	// Before the first remembered message: whether the client saw all of
+	// the message before cannot be told, so the stream answers.
+	if _, covered, _ := h.add(h.newSubscriber(1, apiFormat, false), seq(9, 3)); covered {
+		t.Error("an id in the message before the memory was reported covered")
+	}
+	h.remember(&liveEvent{Seq: seq(21, 0)}) // message 20 missing
+	if _, covered, tail := h.add(h.newSubscriber(1, apiFormat, false), all[len(all)-1]); covered || tail != seq(21, 0) {
+		t.Errorf("after a skipped message: covered=%v tail=%d, want false and %d", covered, tail, seq(21, 0))
+	}
+}
+
 func TestHubRemembersRecentEvents(t *testing.T) {
 	h := newHub()
 	const n = recentEvents + 1000 // wraps the ring

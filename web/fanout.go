@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"net"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -328,10 +329,10 @@ func (sub *subscriber) kill()  { sub.end(endClosed); sub.close() }
 type hub struct {
 	mu     sync.Mutex
 	byNode map[int64][]*subscriber
-	// ring holds the last recentEvents events by Seq % recentEvents; they are
-	// contiguous from first to last (both 0 while empty).
-	ring        []*liveEvent
-	first, last uint64
+	// ring holds the last (up to recentEvents) events in stream order, with
+	// no gap between them, from ring[oldest] on; n of them.
+	ring      []*liveEvent
+	oldest, n int
 
 	run       runQueue
 	streams   *streams // the instance's streams (Drain), set by start
@@ -403,17 +404,25 @@ func (h *hub) add(sub *subscriber, lastID uint64) (backlog []*liveEvent, covered
 	defer h.mu.Unlock()
 	sub.sent = lastID
 	h.byNode[sub.node] = append(h.byNode[sub.node], sub)
-	if h.last > 0 {
-		tail = h.last
-		if h.first <= lastID+1 && lastID <= h.last {
+	if h.n > 0 {
+		tail = h.at(h.n - 1).Seq
+		// Covered when the memory holds lastID or the event right after it.
+		// Sequences are not contiguous across stream messages (bus.Message),
+		// so one ending a message is not known to precede the next message's
+		// first: then the event stream answers, as for an older one.
+		if first := h.at(0).Seq; first <= lastID+1 && lastID <= tail {
 			covered = true
-			for seq := max(lastID+1, h.first); seq <= h.last; seq++ {
-				backlog = append(backlog, h.ring[seq%recentEvents])
+			i := sort.Search(h.n, func(i int) bool { return h.at(i).Seq > lastID })
+			for ; i < h.n; i++ {
+				backlog = append(backlog, h.at(i))
 			}
 		}
 	}
 	return backlog, covered, tail
 }
+
+// at is the i-th remembered event, oldest first (called with mu held).
+func (h *hub) at(i int) *liveEvent { return h.ring[(h.oldest+i)%len(h.ring)] }
 
 func (h *hub) remove(sub *subscriber) {
 	h.mu.Lock()
@@ -435,17 +444,16 @@ func (h *hub) remove(sub *subscriber) {
 }
 
 func (h *hub) remember(ev *liveEvent) {
-	if h.last > 0 && ev.Seq != h.last+1 {
-		h.first, h.last = 0, 0 // a gap (the tail restarted): start afresh
+	if h.n > 0 && !bus.Follows(h.at(h.n-1).Seq, ev.Seq) {
+		h.oldest, h.n = 0, 0 // a gap (the tail restarted): start afresh
 	}
-	h.ring[ev.Seq%recentEvents] = ev
-	if h.first == 0 {
-		h.first = ev.Seq
+	if h.n == len(h.ring) {
+		h.ring[h.oldest] = ev
+		h.oldest = (h.oldest + 1) % len(h.ring)
+		return
 	}
-	h.last = ev.Seq
-	if h.last-h.first >= recentEvents {
-		h.first = h.last - recentEvents + 1
-	}
+	h.ring[(h.oldest+h.n)%len(h.ring)] = ev
+	h.n++
 }
 
 // dispatch remembers ev and queues it on the streams of its recipients.

@@ -105,7 +105,7 @@ func New(d Deps) *Server {
 	if d.LiveInterval == 0 {
 		d.LiveInterval = 2 * time.Second
 	}
-	s := &Server{d: d, streams: newStreams(), hub: newHub(), refusals: newRefusalCap()}
+	s := &Server{d: d, streams: newStreams(), hub: newHub(), refusals: newRefusalCap(), tokens: newTokenCache(TokenCacheTTL, TokenCacheSize)}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)

@@ -8,20 +8,34 @@ import (
 	"github.com/nodecommunity/nodecommunity/internal/community"
 )
 
-// tokenCache remembers recent successful bearer-token lookups, so that while
-// PostgreSQL is unreachable a client that was recently authenticated here can
-// still be recognised — above all a live event stream resuming from JetStream,
-// which needs nothing else from the database. It is consulted ONLY when the
-// database lookup fails as unavailable; whenever the database answers, its
-// answer wins (and refreshes or drops the entry).
+// tokenCache remembers recent successful bearer-token lookups, for two uses.
 //
-// The trade-off, accepted for availability: a token revoked, or a node
-// deactivated, during an outage (necessarily on an instance that could reach
-// the database) keeps working on instances that cached it until the entry
-// expires (TokenCacheTTL) or the database returns. Revocation and
-// deactivation drop the entries at once on every instance that hears of it
-// over NATS (bus.SubjectAuthEnded, see Server.AuthEnded); an instance cut off
-// from NATS as well learns on its next successful lookup.
+// Fresh entries stand in for the database: a token confirmed in the last
+// TokenFreshFor is taken from here without a query (a client posting a share
+// a second paid a database round trip per request for its own name). This
+// holds only while the instance hears every change of credentials committed
+// anywhere (community.Store.WatchCredentials: PostgreSQL's notices, sent after
+// commit by triggers, whatever made the change): each drops the node's
+// entries. So a revoked token, a deactivated node or a changed capability
+// holds here at most as long as the notice takes to arrive (a few
+// milliseconds on one network), the cost of not asking every time. While the
+// notices are not heard (not yet started, connection lost), nothing is fresh
+// and every request asks the database, as before; when they are back,
+// everything cached before counts as stale. A lookup that a notice overtook
+// (generation) is not trusted either.
+//
+// Older entries are consulted ONLY when the database lookup fails as
+// unavailable, so that a client recently authenticated here can still be
+// recognised — above all a live event stream resuming from JetStream, which
+// needs nothing else from the database. Whenever the database answers, its
+// answer wins (and refreshes or drops the entry). The trade-off, accepted for
+// availability: a token revoked, or a node deactivated, during an outage
+// (necessarily on an instance that could reach the database) keeps working on
+// instances that cached it until the entry expires (TokenCacheTTL) or the
+// database returns. Revocation and deactivation drop the entries at once on
+// every instance that hears of it over NATS (bus.SubjectAuthEnded, see
+// Server.AuthEnded); an instance cut off from NATS as well learns on its next
+// successful lookup.
 //
 // Entries are keyed by a hash of the token, so the cache holds no usable
 // secret, and the cache is bounded (TokenCacheSize).
@@ -32,17 +46,25 @@ type tokenCache struct {
 
 	mu sync.Mutex
 	m  map[[32]byte]tokenEntry
+	// watched: credential notices are heard. gen counts what may have made a
+	// lookup in flight stale (a notice, a forget, notices lost or back).
+	watched bool
+	gen     uint64
 }
 
 type tokenEntry struct {
 	node    community.Node
 	tokenID int64
-	expires time.Time
+	fresh   time.Time // may stand in for the database until then (zero: never)
+	expires time.Time // may stand in for an unreachable database until then
 }
 
-// TokenCacheTTL is how long a successful token lookup may stand in for the
-// database; TokenCacheSize bounds the entries kept.
+// TokenFreshFor is how long a successful token lookup stands in for the
+// database while credential notices are heard (then the token is looked up,
+// and its last use recorded, again); TokenCacheTTL is how long it may stand in
+// for an unreachable database; TokenCacheSize bounds the entries kept.
 const (
+	TokenFreshFor  = time.Minute
 	TokenCacheTTL  = 5 * time.Minute
 	TokenCacheSize = 10_000
 )
@@ -53,8 +75,17 @@ func newTokenCache(ttl time.Duration, max int) *tokenCache {
 
 func tokenKeyOf(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// put records a successful lookup.
-func (c *tokenCache) put(token string, n community.Node, tokenID int64) {
+// generation is to be read before a lookup and given to put after it.
+func (c *tokenCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put records a successful lookup that started at generation gen: fresh
+// only if notices are heard and nothing happened since that could make the
+// answer stale.
+func (c *tokenCache) put(gen uint64, token string, n community.Node, tokenID int64) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,7 +93,38 @@ func (c *tokenCache) put(token string, n community.Node, tokenID int64) {
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		c.evict(now)
 	}
-	c.m[k] = tokenEntry{node: n, tokenID: tokenID, expires: now.Add(c.ttl)}
+	e := tokenEntry{node: n, tokenID: tokenID, expires: now.Add(c.ttl)}
+	if c.watched && gen == c.gen {
+		e.fresh = now.Add(c.freshFor())
+	}
+	c.m[k] = e
+}
+
+func (c *tokenCache) freshFor() time.Duration { return min(TokenFreshFor, c.ttl) }
+
+// fresh returns the lookup of token if it may stand in for the database now.
+func (c *tokenCache) fresh(token string) (community.Node, int64, bool) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[tokenKeyOf(token)]
+	if !ok || !c.watched || !now.Before(e.fresh) {
+		return community.Node{}, 0, false
+	}
+	return e.node, e.tokenID, true
+}
+
+// watching records whether credential notices are heard. Either way what is
+// cached is no longer fresh: notices may have been missed before.
+func (c *tokenCache) watching(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watched = on
+	c.gen++
+	for k, e := range c.m {
+		e.fresh = time.Time{}
+		c.m[k] = e
+	}
 }
 
 // evict drops expired entries, and if that frees nothing, the entry closest to
@@ -84,7 +146,8 @@ func (c *tokenCache) evict(now time.Time) {
 	}
 }
 
-// get returns the cached lookup of token, if recent enough.
+// get returns the cached lookup of token, if recent enough to stand in for an
+// unreachable database.
 func (c *tokenCache) get(token string) (community.Node, int64, bool) {
 	now := c.now()
 	c.mu.Lock()
@@ -105,6 +168,7 @@ func (c *tokenCache) get(token string) (community.Node, int64, bool) {
 func (c *tokenCache) forget(token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.m, tokenKeyOf(token))
 }
 
@@ -112,6 +176,7 @@ func (c *tokenCache) forget(token string) {
 func (c *tokenCache) forgetTokenID(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if e.tokenID == id {
 			delete(c.m, k)
@@ -120,10 +185,11 @@ func (c *tokenCache) forgetTokenID(id int64) {
 }
 
 // forgetNode drops every entry of a node whose sessions and tokens ended
-// (signed out everywhere, or deactivated).
+// (signed out everywhere, or deactivated), or whose credentials changed.
 func (c *tokenCache) forgetNode(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if e.node.ID == id {
 			delete(c.m, k)

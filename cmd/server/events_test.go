@@ -88,17 +88,19 @@ func openStream(t *testing.T, url, token, lastID string) *sseClient {
 func (c *sseClient) next(t *testing.T, limit time.Duration, types ...string) sseEvent {
 	t.Helper()
 	deadline := time.After(limit)
+	var skipped []string
 	for {
 		select {
 		case ev, ok := <-c.events:
 			if !ok {
-				t.Fatalf("stream closed while waiting for %v", types)
+				t.Fatalf("stream closed while waiting for %v (after %q)", types, skipped)
 			}
 			for _, ty := range types {
 				if ev.Type == ty {
 					return ev
 				}
 			}
+			skipped = append(skipped, ev.Type+" "+ev.Raw)
 		case <-deadline:
 			t.Fatalf("no %v event within %s", types, limit)
 		}

@@ -298,7 +298,7 @@ func (n *natsNode) stop() {
 	}
 }
 
-// streamEvents reads every message of the event stream.
+// streamEvents reads every event of the event stream (bundles split).
 func streamEvents(t *testing.T, natsURL string) []community.Event {
 	t.Helper()
 	nc, err := nats.Connect(natsURL)
@@ -326,11 +326,14 @@ func streamEvents(t *testing.T, natsURL string) []community.Event {
 		if err != nil {
 			t.Fatalf("stream message %d: %v", seq, err)
 		}
-		e, err := community.DecodeEvent(m.Data)
+		err = bus.Split(seq, m.Header, m.Data, m.Time, func(m bus.Message) error {
+			e, err := community.DecodeEvent(m.Data)
+			out = append(out, e)
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, e)
 	}
 	return out
 }
@@ -390,11 +393,25 @@ func TestFaultNATSDownOutboxDrains(t *testing.T) {
 	})
 
 	t.Run("a repeated publish is stored once", func(t *testing.T) {
-		var id int64
-		var subject, typ string
-		var payload []byte
-		if err := pool.QueryRow(ctx, `SELECT id, subject, type, payload FROM events WHERE type = 'share.created' ORDER BY id LIMIT 1`).Scan(&id, &subject, &typ, &payload); err != nil {
+		// As the relay would repeat it: the first event alone, or with the
+		// events committed with it (its bundle), under the same name.
+		rows, err := pool.Query(ctx, `SELECT id, subject, type, payload, coalesce(bundle, 0) FROM events
+			WHERE coalesce(bundle, id) = (SELECT coalesce(bundle, id) FROM events WHERE type = 'share.created' ORDER BY id LIMIT 1)
+			ORDER BY id`)
+		if err != nil {
 			t.Fatal(err)
+		}
+		var events []community.Event
+		for rows.Next() {
+			var e community.Event
+			if err := rows.Scan(&e.ID, &e.Subject, &e.Type, &e.Object, &e.Bundle); err != nil {
+				t.Fatal(err)
+			}
+			e.ToAll = true
+			events = append(events, e)
+		}
+		if rows.Err() != nil || len(events) == 0 {
+			t.Fatalf("no event to repeat (%v)", rows.Err())
 		}
 		b, err := bus.Start(ctx, bus.Options{Name: "republisher", URLs: []string{node.url()}})
 		if err != nil {
@@ -405,15 +422,24 @@ func TestFaultNATSDownOutboxDrains(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := json.Marshal(community.Event{ID: id, Type: typ, Object: payload, ToAll: true})
 		before := len(streamEvents(t, node.url()))
 		for range 2 {
-			if _, err := ev.Publish(ctx, subject, id, data); err != nil {
+			var data [][]byte
+			for _, e := range events {
+				d, _ := json.Marshal(e)
+				data = append(data, d)
+			}
+			if events[0].Bundle != 0 {
+				err = ev.PublishBundle(ctx, events[0].Bundle, data)
+			} else {
+				_, err = ev.Publish(ctx, events[0].Subject, events[0].ID, data[0])
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		if after := len(streamEvents(t, node.url())); after != before {
-			t.Errorf("stream holds %d messages after republishing event %d twice, want %d", after, id, before)
+			t.Errorf("stream holds %d events after republishing %d (bundle %d) twice, want %d", after, len(events), events[0].Bundle, before)
 		}
 		checkStreamMatchesOutbox(t, pool, node.url(), posts)
 	})

@@ -154,6 +154,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	})
 	background.Go(func() { store.RelayOutbox(bg, time.Second, 2*time.Second) })
+	// Cached bearer tokens are trusted while every credential change is heard.
+	background.Go(func() { store.WatchCredentials(bg, site.CredentialsChanged, site.WatchingCredentials) })
 	// Retention: metadata past INTERACTION_RETENTION is purged at start and
 	// hourly by every instance, in small batches none waits for another's.
 	background.Go(func() { store.RunPurge(bg, cfg.InteractionRetention, community.PurgeEvery, log) })

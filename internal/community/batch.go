@@ -133,7 +133,7 @@ func (b *ShareBatcher) take() []*pendingShare {
 	defer b.mu.Unlock()
 	var batch []*pendingShare
 	n := 0
-	for ; n < len(b.queue) && len(batch) < max(b.MaxBatch, 1); n++ {
+	for ; n < len(b.queue) && len(batch) < min(max(b.MaxBatch, 1), maxBundle); n++ {
 		if p := b.queue[n]; p.state.CompareAndSwap(shareQueued, shareTaken) {
 			batch = append(batch, p)
 		}
@@ -232,13 +232,30 @@ func (b *ShareBatcher) finish(ctx context.Context, events []Event) {
 	}
 }
 
-// publishConcurrently publishes committed events at once rather than one after
-// the other, and returns the ids of those published. Their order on the
-// stream is not their commit order, as for concurrent Store.CreateShare calls;
-// a failure is left to the outbox relay.
+// maxBundle is the most events one stream message carries (bus.MaxBundle):
+// a batch is one bundle.
+const maxBundle = 256
+
+// publishConcurrently publishes a committed batch's events — as one bundle
+// when they were committed as one (Event.Bundle) and the publisher takes
+// bundles, else at once rather than one after the other — and returns the
+// ids of those published. Their order on the stream is not their commit
+// order, as for concurrent Store.CreateShare calls; a failure is left to the
+// outbox relay.
 func (s *Store) publishConcurrently(ctx context.Context, events []Event) []int64 {
 	if !s.canPublish(events) {
 		return nil
+	}
+	if bp, ok := s.pub.(BundlePublisher); ok && oneBundle(events) {
+		if !s.publishBundle(ctx, bp, events) {
+			return nil
+		}
+		ids := make([]int64, len(events))
+		for i, e := range events {
+			ids[i] = e.ID
+		}
+		metrics.EventsPublished.Add(float64(len(ids)))
+		return ids
 	}
 	ok := make([]bool, len(events))
 	var wg sync.WaitGroup

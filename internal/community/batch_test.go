@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nodecommunity/nodecommunity/internal/bus"
 )
 
 // TestShareWriteMatchesStoredShare checks that the share CreateShare and
@@ -440,5 +442,155 @@ func TestShareBatcherCompressesWithLZ4(t *testing.T) {
 	var def string
 	if err := f.pool.QueryRow(ctx, `SHOW default_toast_compression`).Scan(&def); err != nil || def != "pglz" {
 		t.Errorf("default_toast_compression = %q, %v: the batch's setting must end with its transaction", def, err)
+	}
+}
+
+// bundlingPublisher records bundles as well as single events.
+type bundlingPublisher struct {
+	recordingPublisher
+	bundles map[int64][]Event // by name
+	order   []int64
+}
+
+func (p *bundlingPublisher) PublishBundle(_ context.Context, id int64, data [][]byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return errors.New("nats away")
+	}
+	var events []Event
+	for _, d := range data {
+		e, err := DecodeEvent(d)
+		if err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	if p.bundles == nil {
+		p.bundles = map[int64][]Event{}
+	}
+	if _, ok := p.bundles[id]; ok {
+		return nil // a repeat: the stream drops it
+	}
+	p.bundles[id] = events
+	p.order = append(p.order, id)
+	return nil
+}
+
+// TestEventBundles: a batch's events are published as one bundle named by
+// the smallest event id, a lone share's event alone; what could not be
+// published is republished by the relay as the same bundles, whole, also
+// when its batch limit falls inside bundles, and in order.
+func TestEventBundles(t *testing.T) {
+	f := newBatchFixture(t, 2)
+	pub := &bundlingPublisher{}
+	f.store.SetPublisher(pub, nil)
+	ctx := context.Background()
+	batch := func(n int, tag string) []*pendingShare {
+		t.Helper()
+		var ps []*pendingShare
+		for i := range n {
+			w, err := newShareWrite(f.members[i%2], ShareInput{Body: fmt.Sprintf("%s %d", tag, i), CommunitySlug: "batch"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &pendingShare{w: w, done: make(chan struct{})}
+			p.state.Store(shareTaken)
+			ps = append(ps, p)
+		}
+		f.batcher.commit(ctx, ps)
+		waitAnswered(t, ps)
+		for _, p := range ps {
+			if p.err != nil || p.w.err != nil {
+				t.Fatalf("%s: %v %v", tag, p.err, p.w.err)
+			}
+		}
+		return ps
+	}
+	// checkBundle: the bundle named by the batch's smallest event id holds
+	// exactly its events, in id order.
+	checkBundle := func(ps []*pendingShare) {
+		t.Helper()
+		ids := make([]int64, len(ps))
+		for i, p := range ps {
+			ids[i] = p.w.event.ID
+		}
+		slices.Sort(ids)
+		waitUntil(t, func() bool {
+			pub.mu.Lock()
+			defer pub.mu.Unlock()
+			return len(pub.bundles[ids[0]]) > 0
+		})
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		var got []int64
+		for _, e := range pub.bundles[ids[0]] {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Errorf("bundle %d holds %v, want %v", ids[0], got, ids)
+		}
+		if n := f.count(`SELECT count(*) FROM events WHERE bundle = $1 AND id = ANY($2)`, ids[0], ids); n != len(ids) {
+			t.Errorf("%d of the batch's %d events carry the bundle's name", n, len(ids))
+		}
+	}
+
+	t.Run("a batch is one bundle, a lone share travels alone", func(t *testing.T) {
+		checkBundle(batch(3, "three"))
+		lone := batch(1, "lone")
+		waitUntil(t, func() bool {
+			pub.mu.Lock()
+			defer pub.mu.Unlock()
+			return len(pub.events) == 1
+		})
+		if pub.last().ID != lone[0].w.event.ID {
+			t.Errorf("the lone event was not published alone")
+		}
+		if n := f.count(`SELECT count(*) FROM events WHERE id = $1 AND bundle IS NULL`, lone[0].w.event.ID); n != 1 {
+			t.Error("the lone event has a bundle")
+		}
+		waitUntil(t, func() bool { return f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`) == 0 })
+	})
+
+	t.Run("the relay republishes whole bundles", func(t *testing.T) {
+		pub.mu.Lock()
+		pub.fail = true
+		pub.mu.Unlock()
+		var batches [][]*pendingShare
+		for i := range 4 { // 256 events: the relay's limit (200) falls inside the fourth
+			batches = append(batches, batch(64, fmt.Sprintf("batch %d", i)))
+		}
+		lone := batch(1, "lone again")
+		if n := f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`); n != 257 {
+			t.Fatalf("%d events unpublished, want 257", n)
+		}
+		pub.mu.Lock()
+		pub.fail = false
+		bundlesBefore := len(pub.order)
+		pub.mu.Unlock()
+		n, err := f.store.relayBatch(ctx, 0)
+		if err != nil || n != 256 {
+			t.Fatalf("relay: %d, %v; want the first 200 events and the rest of the bundles cut: 256", n, err)
+		}
+		for _, b := range batches {
+			checkBundle(b)
+		}
+		if n, err := f.store.relayBatch(ctx, 0); err != nil || n != 1 || pub.last().ID != lone[0].w.event.ID {
+			t.Fatalf("relay: %d, %v; want the lone event", n, err)
+		}
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		if got := pub.order[bundlesBefore:]; len(got) != 4 || !slices.IsSorted(got) {
+			t.Errorf("bundles published %v, want 4 in order", got)
+		}
+		if n := f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`); n != 0 {
+			t.Errorf("%d events left unpublished", n)
+		}
+	})
+}
+
+func TestMaxBundleIsTheStreams(t *testing.T) {
+	if maxBundle != bus.MaxBundle {
+		t.Errorf("maxBundle = %d, bus.MaxBundle = %d: a batch must fit one stream message", maxBundle, bus.MaxBundle)
 	}
 }

@@ -22,6 +22,9 @@ type Event struct {
 	Object  json.RawMessage `json:"object"` // what changed, as readers see it
 	At      time.Time       `json:"at"`
 	Subject string          `json:"-"`
+	// Bundle names the events committed together that travel as one stream
+	// message (the smallest of their ids); 0: the event travels alone.
+	Bundle int64 `json:"-"`
 }
 
 // Visible reports whether node may receive the event.
@@ -40,6 +43,41 @@ func (e Event) Visible(node int64) bool {
 // Publisher sends committed events to the peers (the bus implements it).
 type Publisher interface {
 	Publish(ctx context.Context, subject string, id int64, data []byte) (uint64, error)
+}
+
+// BundlePublisher is a Publisher that can also send several committed events
+// as one message (the bus implements it): the events of one group commit.
+// The same id must always carry the same events (a repeat is dropped).
+type BundlePublisher interface {
+	PublishBundle(ctx context.Context, id int64, events [][]byte) error
+}
+
+// oneBundle reports whether events are the whole of one bundle, as committed
+// (a batch whose events were each committed alone has none).
+func oneBundle(events []Event) bool {
+	if len(events) < 2 || events[0].Bundle == 0 {
+		return false
+	}
+	for _, e := range events {
+		if e.Bundle != events[0].Bundle {
+			return false
+		}
+	}
+	return true
+}
+
+// publishBundle publishes the events of one bundle as one message; a failure
+// is logged and left to the outbox relay.
+func (s *Store) publishBundle(ctx context.Context, bp BundlePublisher, events []Event) bool {
+	data := make([][]byte, len(events))
+	for i, e := range events {
+		data[i] = e.AppendWire(nil)
+	}
+	if err := bp.PublishBundle(ctx, events[0].Bundle, data); err != nil {
+		s.logger().Warn("publish event bundle; the outbox relay will retry", "bundle", events[0].Bundle, "events", len(events), "err", err)
+		return false
+	}
+	return true
 }
 
 // SetPublisher connects the store to the bus; without one, events wait in the
@@ -186,33 +224,61 @@ func (s *Store) RelayOutbox(ctx context.Context, every, olderThan time.Duration)
 const relayBatchSize = 200
 
 // relayBatch publishes up to relayBatchSize unpublished events older than
-// olderThan and returns how many it published.
+// olderThan (more to finish a bundle) and returns how many it published. A
+// bundle is claimed and published whole, under its own name, so a repeat of
+// one the stream already has is dropped, and never only part of one: for
+// that, one relay works at a time in the cluster (two could each claim part
+// of a bundle, and the second part would be dropped as a repeat).
 func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, error) {
 	n, claimed := 0, 0
+	bp, bundles := s.pub.(BundlePublisher)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			SELECT id, subject, type, payload, to_all, to_nodes, created_at FROM events
-			WHERE published_at IS NULL AND created_at < now() - $1::interval
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('nodecommunity.outbox_relay'))`).Scan(&mine); err != nil || !mine {
+			return err // another instance relays now
+		}
+		events, err := claimEvents(ctx, tx, `published_at IS NULL AND created_at < now() - $1::interval
 			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.String(), relayBatchSize)
 		if err != nil {
 			return err
 		}
-		events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-			var e Event
-			err := r.Scan(&e.ID, &e.Subject, &e.Type, &e.Object, &e.ToAll, &e.To, &e.At)
-			return e, err
-		})
-		if err != nil {
-			return err
+		// The rest of the bundles the limit cut (their events have larger ids).
+		var cut []int64
+		for _, e := range events {
+			if e.Bundle != 0 && (len(cut) == 0 || cut[len(cut)-1] != e.Bundle) {
+				cut = append(cut, e.Bundle)
+			}
+		}
+		if len(cut) > 0 {
+			rest, err := claimEvents(ctx, tx, `published_at IS NULL AND bundle = ANY($1) AND id > $2
+				ORDER BY id FOR UPDATE`, cut, events[len(events)-1].ID)
+			if err != nil {
+				return err
+			}
+			events = append(events, rest...)
 		}
 		claimed = len(events)
 		var done []int64
-		for _, e := range events {
-			data := e.AppendWire(nil)
-			if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+		for _, group := range bundleGroups(events) {
+			if bundles && len(group) > 1 {
+				data := make([][]byte, len(group))
+				for i, e := range group {
+					data[i] = e.AppendWire(nil)
+				}
+				err = bp.PublishBundle(ctx, group[0].Bundle, data)
+			} else {
+				for _, e := range group {
+					if _, err = s.pub.Publish(ctx, e.Subject, e.ID, e.AppendWire(nil)); err != nil {
+						break
+					}
+				}
+			}
+			if err != nil {
 				break // NATS is away; keep order, try again next tick
 			}
-			done = append(done, e.ID)
+			for _, e := range group {
+				done = append(done, e.ID)
+			}
 		}
 		n = len(done)
 		metrics.EventsPublished.Add(float64(n))
@@ -226,8 +292,42 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 		// The last batch of a relay round tells the backlog without a count
 		// per write: what was claimed and could not be published (a lower
 		// bound when the batch was full; rows younger than olderThan, or
-		// claimed by another instance's relay, are not seen).
+		// while another instance relays, are not seen).
 		metrics.OutboxBacklog.Set(float64(claimed - n))
 	}
 	return n, err
+}
+
+// claimEvents reads (and locks) the outbox events matching where.
+func claimEvents(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]Event, error) {
+	rows, err := tx.Query(ctx, `SELECT id, subject, type, payload, to_all, to_nodes, created_at, coalesce(bundle, 0)
+		FROM events WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var e Event
+		err := r.Scan(&e.ID, &e.Subject, &e.Type, &e.Object, &e.ToAll, &e.To, &e.At, &e.Bundle)
+		return e, err
+	})
+}
+
+// bundleGroups splits events (in id order) into what travels together: each
+// bundle's events, in the place of its first, and each other event alone.
+func bundleGroups(events []Event) [][]Event {
+	var groups [][]Event
+	at := map[int64]int{} // bundle → its group
+	for _, e := range events {
+		if e.Bundle == 0 {
+			groups = append(groups, []Event{e})
+			continue
+		}
+		if i, ok := at[e.Bundle]; ok {
+			groups[i] = append(groups[i], e)
+			continue
+		}
+		at[e.Bundle] = len(groups)
+		groups = append(groups, []Event{e})
+	}
+	return groups
 }

@@ -262,17 +262,22 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 		SELECT ok.author, m, 'mention', 'share:' || ok.share_id FROM ok, unnest(ok.mention_ids) AS m WHERE m <> ok.author
 		UNION ALL
 		SELECT ok.author, ok.parent_author, 'reshare', 'share:' || ok.share_id FROM ok WHERE ok.parent_author <> ok.author
+	), bundled AS MATERIALIZED (
+		-- The batch's events travel as one stream message, named by the
+		-- smallest of their ids (a lone event travels alone).
+		SELECT ok.*, CASE WHEN count(*) OVER () > 1 THEN min(event_id) OVER () END AS bundle FROM ok
 	), new_events AS (
-		INSERT INTO events (id, subject, type, payload, to_all, to_nodes) OVERRIDING SYSTEM VALUE
+		INSERT INTO events (id, subject, type, payload, to_all, to_nodes, bundle) OVERRIDING SYSTEM VALUE
 		SELECT event_id, subject, 'share.created', payload || jsonb_build_object('id', share_id, 'created_at', now(),
 				'author', jsonb_build_object('id', author, 'handle', a_handle, 'display_name', a_name), 'mentions', to_jsonb(mention_handles))
 			|| CASE WHEN community_id IS NULL THEN '{}' ELSE jsonb_build_object('community', jsonb_build_object('slug', c_slug, 'name', c_name)) END,
-			audience = 'everyone', recipients
-		FROM ok ORDER BY event_id
+			audience = 'everyone', recipients, bundle
+		FROM bundled ORDER BY event_id
 	)
 	SELECT input.i, input.found, input.open, input.member, ok.share_id, now(), input.a_handle, input.a_name,
-		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles, ok.recipients, ok.event_id
-	FROM input LEFT JOIN ok ON ok.i = input.i`
+		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles, ok.recipients, ok.event_id,
+		coalesce(ok.bundle, 0)
+	FROM input LEFT JOIN bundled ok ON ok.i = input.i`
 
 // shareInput is one share as insertSharesSQL reads it.
 type shareInput struct {
@@ -325,7 +330,7 @@ func (w *shareWrite) scan(row pgx.Rows) error {
 	var slug, cName string
 	sh := &w.share
 	if err := row.Scan(nil, &found, &open, &member, &id, &at, &handle, &name, &slug, &cName, &sh.Mentions,
-		&w.event.To, &eventID); err != nil {
+		&w.event.To, &eventID, &w.event.Bundle); err != nil {
 		return err
 	}
 	if id == nil {
