@@ -69,9 +69,12 @@ func (r PurgeResult) Total() int64 {
 
 // purgeStep is one kind of row past retention. Its SQL deletes (or blanks) at
 // most $2 rows older than $1 and is repeated until a batch comes back short.
+// With bound, that query (of $1) is asked first, and its answer passed as $3:
+// nothing (NULL) means there is nothing to purge.
 type purgeStep struct {
 	name   string
 	cutoff func(now time.Time, retention time.Duration) time.Time
+	bound  string
 	sql    string
 	count  func(*PurgeResult) *int64
 }
@@ -91,9 +94,16 @@ var purgeSteps = []purgeStep{
 		cutoff: func(now time.Time, retention time.Duration) time.Time {
 			return now.Add(-min(retention, OutboxRetention))
 		},
+		// Events are in id order and nearly in time order, and the old are
+		// few between purges: the batches look only below the first event
+		// young enough to keep (or the newest, which is always kept). The
+		// walk in id order alone went through the whole table whenever
+		// nothing was old (0.9–1.8 s of PostgreSQL at 630,000 events, by every
+		// instance at start and hourly).
+		bound: `SELECT least((SELECT id FROM events WHERE created_at >= $1 ORDER BY id LIMIT 1), (SELECT max(id) FROM events))`,
 		sql: `DELETE FROM events WHERE id IN (
 			SELECT id FROM events
-			WHERE published_at IS NOT NULL AND created_at < $1 AND id < (SELECT max(id) FROM events)
+			WHERE published_at IS NOT NULL AND created_at < $1 AND id < $3
 			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		count: func(r *PurgeResult) *int64 { return &r.Events },
 	},
@@ -148,8 +158,19 @@ func (s *Store) Purge(ctx context.Context, retention time.Duration, now time.Tim
 	for _, step := range purgeSteps {
 		cutoff := step.cutoff(now, retention)
 		n := step.count(&res)
+		args := []any{cutoff, PurgeBatch}
+		if step.bound != "" {
+			var bound *int64
+			if err := s.pool.QueryRow(ctx, step.bound, cutoff).Scan(&bound); err != nil {
+				return res, fmt.Errorf("purge %s: %w", step.name, err)
+			}
+			if bound == nil {
+				continue
+			}
+			args = append(args, *bound)
+		}
 		for {
-			tag, err := s.pool.Exec(ctx, step.sql, cutoff, PurgeBatch)
+			tag, err := s.pool.Exec(ctx, step.sql, args...)
 			if err != nil {
 				return res, fmt.Errorf("purge %s: %w", step.name, err)
 			}
