@@ -94,3 +94,34 @@ func TestOpenNamesHostOnFailure(t *testing.T) {
 		t.Errorf("error %q leaks the password", msg)
 	}
 }
+
+// TestOpenSessionSettings: every connection of the pool runs with the
+// statement timeout and without JIT, unless the URL says otherwise.
+func TestOpenSessionSettings(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.DatabaseURL(t)
+	pool, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var jit, timeout string
+	if err := pool.QueryRow(ctx, `SELECT current_setting('jit'), current_setting('statement_timeout')`).Scan(&jit, &timeout); err != nil {
+		t.Fatal(err)
+	}
+	if jit != "off" || timeout != "30s" {
+		t.Errorf("jit = %s, statement_timeout = %s; want off and 30s", jit, timeout)
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	own, err := db.Open(ctx, url+sep+"jit=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if err := own.QueryRow(ctx, `SELECT current_setting('jit')`).Scan(&jit); err != nil || jit != "on" {
+		t.Errorf("jit = %s (%v) with jit=on in the URL, want on", jit, err)
+	}
+}
