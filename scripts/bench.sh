@@ -60,6 +60,10 @@ export PATH="$PATH:${pgbin:-/usr/bin}"
 mkdir -p "$out"
 
 skipped() { [[ " $skip " == *" $1 "* ]]; }
+# settle: every measured step that touches PostgreSQL starts right after a
+# checkpoint, so that none pays for the log and dirty pages an earlier step
+# (the write path leaves about 150 MB) or the set-up left behind.
+settle() { psql -q -X "$DATABASE_URL" -c 'CHECKPOINT'; }
 # field FILE KEY: a number from the one-line JSON report.
 field() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"; }
 
@@ -111,9 +115,7 @@ if ! skipped pgbench; then
   psql -q -X "$DATABASE_URL" -c 'SET client_min_messages = warning; DROP TABLE IF EXISTS bench_pgbench; CREATE TABLE bench_pgbench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)'
   script=$(mktemp)
   echo "INSERT INTO bench_pgbench (payload) VALUES (repeat('x', 120));" >"$script"
-  # Both durable-write steps start right after a checkpoint, so that neither
-  # pays for one the other (or the set-up) left pending.
-  psql -q -X "$DATABASE_URL" -c 'CHECKPOINT'
+  settle
   echo "bench: pgbench, durable single-row INSERT, $pgbench_clients clients, ${pgbench_seconds}s"
   pgbench -n -c "$pgbench_clients" -j 2 -T "$pgbench_seconds" -f "$script" "$DATABASE_URL" | tee "$out/pgbench.txt"
   rm -f "$script"
@@ -125,6 +127,7 @@ fi
 lg=("$loadgen" -state "$out/loadgen-state.json" -community-size "$sizes")
 
 if ! skipped fanout; then
+  settle
   echo "bench: fan-out: $clients clients over 3 instances, $rate shares/s, communities of $sizes, $duration"
   "${lg[@]}" -targets "$all_targets" -clients "$clients" -publishers "$publishers" -rate "$rate" \
     -duration "$duration" -json >"$out/fanout.json"
@@ -147,7 +150,7 @@ fi
 
 if ! skipped write; then
   # The fan-out's nodes and communities (same -nodes and sizes: reused), no clients.
-  psql -q -X "$DATABASE_URL" -c 'CHECKPOINT'
+  settle
   echo "bench: write path: one instance, $write_publishers publishers, as fast as acknowledged, $write_duration"
   "${lg[@]}" -targets "${targets[0]}" -clients 0 -nodes "$clients" -publishers "$write_publishers" -rate 0 \
     -duration "$write_duration" -json >"$out/write.json"
@@ -162,6 +165,7 @@ fi
 
 if ! skipped page; then
   # The fan-out's nodes and communities (same -nodes and sizes: reused), no clients.
+  settle
   echo "bench: page: GET $page at $page_rate requests/s over 3 instances, feeds of $page_fill, $page_duration"
   "${lg[@]}" -targets "$all_targets" -page "$page" -page-fill "$page_fill" -nodes "$clients" \
     -publishers "$page_workers" -rate "$page_rate" -duration "$page_duration" -json >"$out/page.json"
