@@ -45,6 +45,14 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["jit"]; !ok {
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
+	// The default cost of a random page read (4, for spinning disks) made
+	// the feed's generic plan read a whole community's shares and sort them
+	// (bitmap scan: 16.7 ms at 150,000 shares) rather than walk its index for
+	// the newest 50 (1.4 ms): on SSDs and a database that fits the page cache,
+	// a random read costs about as much as a sequential one.
+	if _, ok := cfg.ConnConfig.RuntimeParams["random_page_cost"]; !ok {
+		cfg.ConnConfig.RuntimeParams["random_page_cost"] = "1.1"
+	}
 	where := fmt.Sprintf("%s:%d (database %q)", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

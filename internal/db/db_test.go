@@ -96,7 +96,8 @@ func TestOpenNamesHostOnFailure(t *testing.T) {
 }
 
 // TestOpenSessionSettings: every connection of the pool runs with the
-// statement timeout and without JIT, unless the URL says otherwise.
+// statement timeout, without JIT and with SSD page costs, unless the URL
+// says otherwise.
 func TestOpenSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	url := testenv.DatabaseURL(t)
@@ -105,12 +106,12 @@ func TestOpenSessionSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	var jit, timeout string
-	if err := pool.QueryRow(ctx, `SELECT current_setting('jit'), current_setting('statement_timeout')`).Scan(&jit, &timeout); err != nil {
+	var jit, timeout, rpc string
+	if err := pool.QueryRow(ctx, `SELECT current_setting('jit'), current_setting('statement_timeout'), current_setting('random_page_cost')`).Scan(&jit, &timeout, &rpc); err != nil {
 		t.Fatal(err)
 	}
-	if jit != "off" || timeout != "30s" {
-		t.Errorf("jit = %s, statement_timeout = %s; want off and 30s", jit, timeout)
+	if jit != "off" || timeout != "30s" || rpc != "1.1" {
+		t.Errorf("jit = %s, statement_timeout = %s, random_page_cost = %s; want off, 30s and 1.1", jit, timeout, rpc)
 	}
 	sep := "?"
 	if strings.Contains(url, "?") {
