@@ -69,15 +69,21 @@ func oneBundle(events []Event) bool {
 // publishBundle publishes the events of one bundle as one message; a failure
 // is logged and left to the outbox relay.
 func (s *Store) publishBundle(ctx context.Context, bp BundlePublisher, events []Event) bool {
-	data := make([][]byte, len(events))
-	for i, e := range events {
-		data[i] = e.AppendWire(nil)
-	}
-	if err := bp.PublishBundle(ctx, events[0].Bundle, data); err != nil {
+	if err := sendBundle(ctx, bp, events); err != nil {
 		s.logger().Warn("publish event bundle; the outbox relay will retry", "bundle", events[0].Bundle, "events", len(events), "err", err)
 		return false
 	}
 	return true
+}
+
+// sendBundle publishes the events of one bundle, in their binary form, as one
+// message under the bundle's name.
+func sendBundle(ctx context.Context, bp BundlePublisher, events []Event) error {
+	data := make([][]byte, len(events))
+	for i, e := range events {
+		data[i] = e.AppendWire(nil)
+	}
+	return bp.PublishBundle(ctx, events[0].Bundle, data)
 }
 
 // SetPublisher connects the store to the bus; without one, events wait in the
@@ -149,12 +155,18 @@ func (s *Store) canPublish(events []Event) bool {
 // publishOne publishes one committed event; a failure is logged and left to
 // the outbox relay.
 func (s *Store) publishOne(ctx context.Context, e Event) bool {
-	data := e.AppendWire(nil) // the binary form: every instance decodes every event (wire.go)
-	if _, err := s.pub.Publish(ctx, e.Subject, e.ID, data); err != nil {
+	if err := s.send(ctx, e); err != nil {
 		s.logger().Warn("publish event; the outbox relay will retry", "event_id", e.ID, "err", err)
 		return false
 	}
 	return true
+}
+
+// send publishes one event in its binary form: every instance decodes every
+// event (wire.go).
+func (s *Store) send(ctx context.Context, e Event) error {
+	_, err := s.pub.Publish(ctx, e.Subject, e.ID, e.AppendWire(nil))
+	return err
 }
 
 // markPublished records that events were published, in one round trip, and
@@ -261,14 +273,10 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 		var done []int64
 		for _, group := range bundleGroups(events) {
 			if bundles && len(group) > 1 {
-				data := make([][]byte, len(group))
-				for i, e := range group {
-					data[i] = e.AppendWire(nil)
-				}
-				err = bp.PublishBundle(ctx, group[0].Bundle, data)
+				err = sendBundle(ctx, bp, group)
 			} else {
 				for _, e := range group {
-					if _, err = s.pub.Publish(ctx, e.Subject, e.ID, e.AppendWire(nil)); err != nil {
+					if err = s.send(ctx, e); err != nil {
 						break
 					}
 				}
