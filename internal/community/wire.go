@@ -163,24 +163,15 @@ func (d *wireReader) fail(field, what string) {
 	}
 }
 
-func (d *wireReader) varint(field string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(field, varintProblem(n))
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *wireReader) varint(field string) int64   { return readVarint(d, field, binary.Varint) }
+func (d *wireReader) uvarint(field string) uint64 { return readVarint(d, field, binary.Uvarint) }
 
-func (d *wireReader) uvarint(field string) uint64 {
+// readVarint reads one number with decode (binary.Varint or binary.Uvarint).
+func readVarint[T int64 | uint64](d *wireReader, field string, decode func([]byte) (T, int)) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
+	v, n := decode(d.b)
 	if n <= 0 {
 		d.fail(field, varintProblem(n))
 		return 0
