@@ -229,12 +229,10 @@ func (s *Server) CredentialsChanged(node int64) { s.tokens.forgetNode(node) }
 func (s *Server) WatchingCredentials(on bool) { s.tokens.watching(on) }
 
 func (s *Server) act(e bus.AuthEnded) {
-	if s.tokens != nil {
-		if e.TokenID != 0 && !e.All {
-			s.tokens.forgetTokenID(e.TokenID)
-		} else {
-			s.tokens.forgetNode(e.Node)
-		}
+	if e.TokenID != 0 && !e.All {
+		s.tokens.forgetTokenID(e.TokenID)
+	} else {
+		s.tokens.forgetNode(e.Node)
 	}
 	// One revoked token ends only the streams opened with it; anything wider
 	// (sign-out, everywhere, deactivation) ends every stream of the node.

@@ -50,8 +50,8 @@ type ShareBatcher struct {
 // NewShareBatcher returns a batcher writing through s, with defaults that
 // suit a pool of four or more connections: three batches committing at once
 // keep PostgreSQL busy while each waits for its flush of the log (make
-// bench-load, 128 publishers: 5,375 shares/s with three, about 8 % more than
-// with two, no better with four), and leave a connection for the rest.
+// bench-load, 64 publishers, medians of two runs: 4,009 shares/s with three,
+// 3,726 with two, no better with four), and leave a connection for the rest.
 func NewShareBatcher(s *Store) *ShareBatcher {
 	return &ShareBatcher{store: s, MaxBatch: 64, MaxFlushers: 3, Timeout: 10 * time.Second}
 }
