@@ -106,6 +106,11 @@ func New(d Deps) *Server {
 		d.LiveInterval = 2 * time.Second
 	}
 	s := &Server{d: d, streams: newStreams(), hub: newHub(), refusals: newRefusalCap(), tokens: newTokenCache(TokenCacheTTL, TokenCacheSize)}
+	if d.Store != nil {
+		// Its own writes reach this instance's token cache before the answer
+		// does; other instances hear PostgreSQL's notice (CredentialsChanged).
+		d.Store.OnCredentialsChanged(s.CredentialsChanged)
+	}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)

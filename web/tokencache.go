@@ -18,7 +18,10 @@ import (
 // commit by triggers, whatever made the change): each drops the node's
 // entries. So a revoked token, a deactivated node or a changed capability
 // holds here at most as long as the notice takes to arrive (a few
-// milliseconds on one network), the cost of not asking every time. While the
+// milliseconds on one network), the cost of not asking every time; changes
+// made through this instance's Store drop the entries before the request that
+// made them is answered (Store.OnCredentialsChanged), so that whoever acts on
+// the answer is never told the old state here. While the
 // notices are not heard (not yet started, connection lost), nothing is fresh
 // and every request asks the database, as before; when they are back,
 // everything cached before counts as stale. A lookup that a notice overtook

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,4 +99,65 @@ func TestCachedTokensFollowCredentialChanges(t *testing.T) {
 	waitFor(t, 5*time.Second, "b to refuse the token revoked in the table", func() bool {
 		return status(b, "/api/v1/me", token) == http.StatusUnauthorized
 	})
+}
+
+// TestOwnCredentialChangesSeenAtOnce: a change made through an instance
+// reaches that instance's token cache before the answer does, without waiting
+// for PostgreSQL's notice (a grant followed at once by the grantee's request
+// was answered 403 from the cache). The notices are switched off here, so
+// only the instance's own bookkeeping can tell it.
+func TestOwnCredentialChangesSeenAtOnce(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.DatabaseURL(t)
+	pool := testenv.Pool(t, dbURL)
+	a := startInstance(t, map[string]string{"DATABASE_URL": dbURL, "REGISTRATION": "open", "INSTANCE_NAME": "a"})
+	waitFor(t, 10*time.Second, "a to hear credential notices", func() bool {
+		return strings.Contains(a.logs.String(), "credential notices heard")
+	})
+	ana := signupNode(t, a.url, "ana") // the first: a steward
+	ben := signupNode(t, a.url, "ben")
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`ALTER TABLE nodes DISABLE TRIGGER nodes_credentials`)
+	exec(`ALTER TABLE access_tokens DISABLE TRIGGER access_tokens_credentials`)
+	metrics := func() int {
+		t.Helper()
+		code, _ := apiDo(t, http.MethodGet, a.url+"/api/v1/graph/metrics", ben, nil)
+		return code
+	}
+
+	// Cached: a capability granted in SQL, unannounced, is not seen. (Notices
+	// of the sign-ups may still be on their way and empty the cache once.)
+	cached := false
+	for i := 0; i < 20 && !cached; i++ {
+		if code := metrics(); code != http.StatusForbidden {
+			t.Fatalf("ben's GET /api/v1/graph/metrics = %d, want 403", code)
+		}
+		exec(`UPDATE nodes SET people_analyst = true WHERE handle = 'ben'`)
+		cached = metrics() == http.StatusForbidden
+		exec(`UPDATE nodes SET people_analyst = false WHERE handle = 'ben'`)
+	}
+	if !cached {
+		t.Fatal("ben's token was looked up again every time, 20 times: nothing to test")
+	}
+
+	for _, step := range []struct {
+		action string
+		want   func(int) bool
+	}{
+		{"grant", func(code int) bool { return code != http.StatusForbidden }},
+		{"revoke", func(code int) bool { return code == http.StatusForbidden }},
+	} {
+		code, body, _ := graphPostForm(t, a.url+"/network/access", ana, url.Values{"handle": {"ben"}, "action": {step.action}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("%s = %d %.200s, want 303", step.action, code, body)
+		}
+		if code := metrics(); !step.want(code) {
+			t.Fatalf("ben's GET /api/v1/graph/metrics right after the %s = %d", step.action, code)
+		}
+	}
 }

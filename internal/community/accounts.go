@@ -602,6 +602,7 @@ func (s *Store) EndSessions(ctx context.Context, nodeID int64) error {
 	if err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}
+	s.changedCredentials(nodeID)
 	return nil
 }
 
@@ -717,6 +718,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, nodeID, tokenID int64) er
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}
+	s.changedCredentials(nodeID)
 	return nil
 }
 
@@ -832,6 +834,7 @@ func (s *Store) Deactivate(ctx context.Context, by int64, handle string) error {
 // target exists, and writes the audit row (action) in that transaction too.
 func (s *Store) stewardAction(ctx context.Context, op, action string, by int64, handle, change string, notSelf bool) error {
 	handle = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(handle), "@"))
+	var target int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var isSteward bool
 		if err := tx.QueryRow(ctx, `SELECT `+stewardCheck, by).Scan(&isSteward); err != nil {
@@ -840,7 +843,6 @@ func (s *Store) stewardAction(ctx context.Context, op, action string, by int64, 
 		if !isSteward {
 			return ErrForbidden
 		}
-		var target int64
 		var active bool
 		err := tx.QueryRow(ctx, `SELECT id, deactivated_at IS NULL FROM nodes WHERE handle = $1 FOR UPDATE`, handle).Scan(&target, &active)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -860,5 +862,8 @@ func (s *Store) stewardAction(ctx context.Context, op, action string, by int64, 
 		}
 		return audit.Write(ctx, tx, audit.Record{Actor: by, Action: action, Detail: map[string]any{"handle": handle, "node": target}})
 	})
+	if err == nil {
+		s.changedCredentials(target)
+	}
 	return wrap(op, err)
 }

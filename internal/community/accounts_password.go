@@ -219,6 +219,9 @@ func (s *Store) ChangePassword(ctx context.Context, nodeID int64, in PasswordCha
 		return audit.Write(ctx, tx, audit.Record{Actor: nodeID, Action: ActionPasswordChange,
 			Detail: map[string]any{"other_sessions_ended": in.EndOtherSessions}})
 	})
+	if err == nil && in.EndOtherSessions {
+		s.changedCredentials(nodeID)
+	}
 	return wrap("change password", err)
 }
 

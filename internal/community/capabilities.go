@@ -63,5 +63,6 @@ func (s *Store) SetCapability(ctx context.Context, by int64, handle, capability 
 	if err != nil {
 		return Node{}, wrap(fmt.Sprintf("set %s", capability), err)
 	}
+	s.changedCredentials(n.ID)
 	return n, nil
 }

@@ -12,6 +12,23 @@ import (
 // node's credentials or profile changed (migration 0012's triggers).
 const credentialsChannel = "nc_credentials"
 
+// OnCredentialsChanged has fn called, after commit and before the call that
+// made the change returns, with the node of every change this Store makes to
+// credentials or a profile (the columns migration 0012's triggers watch). A
+// cache of this process must not wait for PostgreSQL's notice of its own
+// writes: a request right after a grant could still be answered with the old
+// capabilities. Call it before the Store is used.
+func (s *Store) OnCredentialsChanged(fn func(node int64)) {
+	s.credentialsChanged = append(s.credentialsChanged, fn)
+}
+
+// changedCredentials tells OnCredentialsChanged's functions of a commit.
+func (s *Store) changedCredentials(node int64) {
+	for _, fn := range s.credentialsChanged {
+		fn(node)
+	}
+}
+
 // WatchCredentials listens for credential changes until ctx ends: changed is
 // called with the node of every change committed, by whatever wrote it.
 // watching(true) is called each time the listener is (again) in place, and

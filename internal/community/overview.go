@@ -14,6 +14,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	pub  Publisher // nil: events wait in the outbox
 	log  *slog.Logger
+	// credentialsChanged: OnCredentialsChanged.
+	credentialsChanged []func(node int64)
 }
 
 // NewStore wraps a pool.

@@ -198,6 +198,7 @@ func (s *Store) UpdateProfile(ctx context.Context, nodeID int64, u ProfileUpdate
 	if err != nil {
 		return Profile{}, wrap("update profile", err)
 	}
+	s.changedCredentials(nodeID)
 	return p, nil
 }
 

@@ -155,5 +155,6 @@ func (s *Store) UseReset(ctx context.Context, token, password string, banned []s
 	if err != nil {
 		return 0, wrap("use reset", err)
 	}
+	s.changedCredentials(node)
 	return node, nil
 }

@@ -132,6 +132,9 @@ func (s *Store) EndSession(ctx context.Context, nodeID int64, in SessionEnd) err
 		return audit.Write(ctx, tx, audit.Record{Actor: nodeID, Action: ActionEndSession,
 			Detail: map[string]any{"session": in.ID, "all": in.All}})
 	})
+	if err == nil && in.All {
+		s.changedCredentials(nodeID) // the session epoch
+	}
 	return wrap("end session", err)
 }
 
