@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -13,14 +16,40 @@ func (s *Server) page(title, nav string) components.Page {
 	return components.Page{Title: title, Nav: nav, Instance: s.d.Instance}
 }
 
-// render writes a full page; a rendering error is logged once here.
+// render writes a full page: rendered into a buffer first, so that it leaves
+// in one write with a Content-Length rather than in dozens of 2–4 KB chunks,
+// each a system call that wakes the reader (a dashboard of 50 shares is
+// about 30 of them); and so that a page that fails to render is an error
+// page, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
+	b := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= maxPooledPage {
+			b.Reset()
+			pageBuffers.Put(b)
+		}
+	}()
+	if err := c.Render(r.Context(), b); err != nil {
 		s.d.Logger.Error("render page", "path", r.URL.Path, "err", err)
+		if status < http.StatusInternalServerError && r.Context().Err() == nil {
+			s.fail(w, r, http.StatusInternalServerError, "This page could not be shown. Try again, or start from the network page.")
+		}
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		s.d.Logger.Debug("write page", "path", r.URL.Path, "err", err)
 	}
 }
+
+// pageBuffers keeps render's buffers; one grown past maxPooledPage (an
+// unusually long page) is left to the collector rather than kept.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledPage = 1 << 20
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if n, ok := currentNode(r); ok && n.Active {
