@@ -1106,7 +1106,7 @@ func (f *azFixture) settle(t *testing.T) {
 		var due, unpublished int
 		err := f.pool.QueryRow(context.Background(), `SELECT
 			(SELECT count(*) FROM proposals WHERE status = 'open' AND closes_at <= now()),
-			(SELECT count(*) FROM events WHERE published_at IS NULL)`).Scan(&due, &unpublished)
+			(SELECT count(*) FROM events_pending)`).Scan(&due, &unpublished)
 		return err == nil && due == 0 && unpublished == 0
 	})
 }
@@ -1129,7 +1129,7 @@ var azGetWrites = []azWrite{
 		reason: "a token's last use is recorded (at most once a minute), so that its owner can tell a leaked one"},
 	{table: "sessions", columns: []string{"data", "expiry", "last_seen_at"},
 		reason: "a cookie session's idle deadline and last use move with every request it makes (SESSION_IDLE_TIMEOUT)"},
-	{table: "events", columns: []string{"published_at"},
+	{table: "events_pending",
 		reason: "the outbox relay marks events published in the background, whatever the request"},
 	{table: "audit_log", appendOnly: true,
 		reason: "every view and export of named analytics is recorded, and the log is append-only"},

@@ -370,7 +370,7 @@ func TestFaultNATSDownOutboxDrains(t *testing.T) {
 			t.Fatalf("posts not 201 while NATS is down: %v", failed)
 		}
 		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = 'share.created' AND published_at IS NULL`).Scan(&waiting); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events e JOIN events_pending p ON p.id = e.id WHERE e.type = 'share.created'`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting != posts {
@@ -383,7 +383,7 @@ func TestFaultNATSDownOutboxDrains(t *testing.T) {
 	t.Run("the outbox drains exactly once within 30s", func(t *testing.T) {
 		waitFor(t, 30*time.Second, "every event published", func() bool {
 			var n int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE published_at IS NULL`).Scan(&n); err != nil {
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM events_pending`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n == 0

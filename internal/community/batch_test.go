@@ -202,7 +202,7 @@ func TestShareBatcherConcurrentCallers(t *testing.T) {
 			return len(f.pub.events) >= callers
 		})
 		waitUntil(t, func() bool {
-			return f.count(`SELECT count(*) FROM events WHERE type = 'share.created' AND published_at IS NULL`) == 0
+			return f.count(`SELECT count(*) FROM events e JOIN events_pending p ON p.id = e.id WHERE e.type = 'share.created'`) == 0
 		})
 	})
 	t.Run("flushers end with the queue", func(t *testing.T) {
@@ -549,7 +549,7 @@ func TestEventBundles(t *testing.T) {
 		if n := f.count(`SELECT count(*) FROM events WHERE id = $1 AND bundle IS NULL`, lone[0].w.event.ID); n != 1 {
 			t.Error("the lone event has a bundle")
 		}
-		waitUntil(t, func() bool { return f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`) == 0 })
+		waitUntil(t, func() bool { return f.count(`SELECT count(*) FROM events_pending`) == 0 })
 	})
 
 	t.Run("the relay republishes whole bundles", func(t *testing.T) {
@@ -561,7 +561,7 @@ func TestEventBundles(t *testing.T) {
 			batches = append(batches, batch(64, fmt.Sprintf("batch %d", i)))
 		}
 		lone := batch(1, "lone again")
-		if n := f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`); n != 257 {
+		if n := f.count(`SELECT count(*) FROM events_pending`); n != 257 {
 			t.Fatalf("%d events unpublished, want 257", n)
 		}
 		pub.mu.Lock()
@@ -583,7 +583,7 @@ func TestEventBundles(t *testing.T) {
 		if got := pub.order[bundlesBefore:]; len(got) != 4 || !slices.IsSorted(got) {
 			t.Errorf("bundles published %v, want 4 in order", got)
 		}
-		if n := f.count(`SELECT count(*) FROM events WHERE published_at IS NULL`); n != 0 {
+		if n := f.count(`SELECT count(*) FROM events_pending`); n != 0 {
 			t.Errorf("%d events left unpublished", n)
 		}
 	})

@@ -425,7 +425,7 @@ func TestOutboxRelay(t *testing.T) {
 		t.Fatalf("a share must be accepted while NATS is away: %v", err)
 	}
 	var unpublished int
-	f.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE published_at IS NULL`).Scan(&unpublished)
+	f.pool.QueryRow(ctx, `SELECT count(*) FROM events_pending`).Scan(&unpublished)
 	if unpublished != 1 {
 		t.Fatalf("%d unpublished events, want 1", unpublished)
 	}

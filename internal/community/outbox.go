@@ -113,8 +113,10 @@ func addEvent(ctx context.Context, tx pgx.Tx, pending *[]Event, subject, typ str
 	}
 	e := Event{Type: typ, ToAll: toAll, To: to, Object: b, Subject: subject}
 	err = tx.QueryRow(ctx, `
-		INSERT INTO events (subject, type, payload, to_all, to_nodes) VALUES ($1, $2, $3, $4, $5)
-		RETURNING id, created_at`, subject, typ, b, toAll, to).Scan(&e.ID, &e.At)
+		WITH e AS (INSERT INTO events (subject, type, payload, to_all, to_nodes) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, created_at),
+		p AS (INSERT INTO events_pending (id) SELECT id FROM e)
+		SELECT id, created_at FROM e`, subject, typ, b, toAll, to).Scan(&e.ID, &e.At)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", typ, err)
 	}
@@ -180,7 +182,7 @@ func (s *Store) markPublished(ctx context.Context, ids []int64) error {
 	}
 	// A join on the ids rather than id = ANY($1), which PostgreSQL planned
 	// afresh on almost every call.
-	return s.execUnsynced(ctx, `UPDATE events e SET published_at = now() FROM unnest($1::bigint[]) AS p(id) WHERE e.id = p.id`, ids)
+	return s.execUnsynced(ctx, `DELETE FROM events_pending p USING unnest($1::bigint[]) AS d(id) WHERE p.id = d.id`, ids)
 }
 
 // execUnsynced runs one statement in its own transaction whose commit does
@@ -249,8 +251,8 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('nodecommunity.outbox_relay'))`).Scan(&mine); err != nil || !mine {
 			return err // another instance relays now
 		}
-		events, err := claimEvents(ctx, tx, `published_at IS NULL AND created_at < now() - $1::interval
-			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.String(), relayBatchSize)
+		events, err := claimEvents(ctx, tx, `e.created_at < now() - $1::interval
+			ORDER BY p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED`, olderThan.String(), relayBatchSize)
 		if err != nil {
 			return err
 		}
@@ -262,8 +264,8 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 			}
 		}
 		if len(cut) > 0 {
-			rest, err := claimEvents(ctx, tx, `published_at IS NULL AND bundle = ANY($1) AND id > $2
-				ORDER BY id FOR UPDATE`, cut, events[len(events)-1].ID)
+			rest, err := claimEvents(ctx, tx, `e.bundle = ANY($1) AND p.id > $2
+				ORDER BY p.id FOR UPDATE OF p`, cut, events[len(events)-1].ID)
 			if err != nil {
 				return err
 			}
@@ -293,7 +295,7 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 		if n == 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE events SET published_at = now() WHERE id = ANY($1)`, done)
+		_, err = tx.Exec(ctx, `DELETE FROM events_pending WHERE id = ANY($1)`, done)
 		return err
 	})
 	if err == nil && n < relayBatchSize {
@@ -306,10 +308,11 @@ func (s *Store) relayBatch(ctx context.Context, olderThan time.Duration) (int, e
 	return n, err
 }
 
-// claimEvents reads (and locks) the outbox events matching where.
+// claimEvents reads the unpublished events (e) matching where, locking
+// their pending rows (p).
 func claimEvents(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]Event, error) {
-	rows, err := tx.Query(ctx, `SELECT id, subject, type, payload, to_all, to_nodes, created_at, coalesce(bundle, 0)
-		FROM events WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT e.id, e.subject, e.type, e.payload, e.to_all, e.to_nodes, e.created_at, coalesce(e.bundle, 0)
+		FROM events_pending p JOIN events e ON e.id = p.id WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}

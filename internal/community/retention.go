@@ -103,7 +103,7 @@ var purgeSteps = []purgeStep{
 		bound: `SELECT least((SELECT id FROM events WHERE created_at >= $1 ORDER BY id LIMIT 1), (SELECT max(id) FROM events))`,
 		sql: `DELETE FROM events WHERE id IN (
 			SELECT id FROM events
-			WHERE published_at IS NOT NULL AND created_at < $1 AND id < $3
+			WHERE created_at < $1 AND id < $3 AND NOT EXISTS (SELECT 1 FROM events_pending p WHERE p.id = events.id)
 			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		count: func(r *PurgeResult) *int64 { return &r.Events },
 	},

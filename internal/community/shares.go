@@ -273,6 +273,8 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 			|| CASE WHEN community_id IS NULL THEN '{}' ELSE jsonb_build_object('community', jsonb_build_object('slug', c_slug, 'name', c_name)) END,
 			audience = 'everyone', recipients, bundle
 		FROM bundled ORDER BY event_id
+	), new_pending AS (
+		INSERT INTO events_pending (id) SELECT event_id FROM bundled
 	)
 	SELECT input.i, input.found, input.open, input.member, ok.share_id, now(), input.a_handle, input.a_name,
 		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles, ok.recipients, ok.event_id,
