@@ -44,7 +44,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	if err != nil || latest == 0 {
 		t.Fatalf("Latest = %d, %v; want a version", latest, err)
 	}
-	want := []string{"access_tokens", "answer_reactions", "ask_answers", "ask_routes", "asks", "audit_log", "communities", "community_members", "community_purpose_history", "connections", "events", "expertise", "graph_snapshots", "interactions", "invites", "kudos", "node_offers", "nodes", "oidc_identities", "password_resets", "proposals", "rate_counters", "reactions", "replies", "reply_authors", "reply_edits", "resolve_proposals", "retention_state", "sessions", "share_corrections", "share_edits", "share_mark_history", "share_marks", "shares", "thread_reads", "thread_requests", "threads", "votes"}
+	want := []string{"access_tokens", "answer_reactions", "ask_answers", "ask_routes", "asks", "audit_log", "communities", "community_members", "community_purpose_history", "connections", "events", "events_pending", "expertise", "graph_snapshots", "interactions", "invites", "kudos", "node_offers", "nodes", "oidc_identities", "password_resets", "proposals", "rate_counters", "reactions", "replies", "reply_authors", "reply_edits", "resolve_proposals", "retention_state", "sessions", "share_corrections", "share_edits", "share_mark_history", "share_marks", "shares", "thread_reads", "thread_requests", "threads", "votes"}
 
 	if got := tables(t, pool); len(got) != 0 {
 		t.Fatalf("empty database has tables %v", got)
