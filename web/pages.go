@@ -31,9 +31,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	}()
 	if err := c.Render(r.Context(), b); err != nil {
 		s.d.Logger.Error("render page", "path", r.URL.Path, "err", err)
-		if status < http.StatusInternalServerError && r.Context().Err() == nil {
+		if status < http.StatusInternalServerError {
 			s.fail(w, r, http.StatusInternalServerError, "This page could not be shown. Try again, or start from the network page.")
+			return
 		}
+		// The error page itself failed: plain text rather than an empty 200.
+		http.Error(w, "This page could not be shown. Try again later.", http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
