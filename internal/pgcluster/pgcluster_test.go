@@ -2,6 +2,7 @@ package pgcluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,13 @@ func TestStartReuseStop(t *testing.T) {
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)`); err != nil {
 		t.Fatal(err)
+	}
+	var buffers string
+	if err := conn.QueryRow(ctx, `SHOW shared_buffers`).Scan(&buffers); err != nil {
+		t.Fatal(err)
+	}
+	if want := sharedBuffersMB(memTotalKB()); buffers != fmt.Sprintf("%dMB", want) && buffers != fmt.Sprintf("%dGB", want/1024) {
+		t.Errorf("shared_buffers = %s, want %d MB", buffers, want)
 	}
 	conn.Close(ctx)
 	firstPassword := c.Password()
@@ -128,4 +136,21 @@ func TestRelativeDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close(ctx)
+}
+
+func TestSharedBuffersFollowMemory(t *testing.T) {
+	for _, c := range []struct{ memKB, want int64 }{
+		{0, 128},                // unknown: PostgreSQL's default
+		{2 << 20, 256},          // 2 GB: an eighth
+		{512 << 10, 128},        // 512 MB: never below the default
+		{24 << 20, 1024},        // 24 GB: at most 1 GB
+		{(8 << 20) + 123, 1024}, // 8 GB: exactly the cap
+	} {
+		if got := sharedBuffersMB(c.memKB); got != c.want {
+			t.Errorf("sharedBuffersMB(%d kB) = %d MB, want %d", c.memKB, got, c.want)
+		}
+	}
+	if memTotalKB() <= 0 {
+		t.Error("memTotalKB read nothing from /proc/meminfo")
+	}
 }
