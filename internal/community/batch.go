@@ -249,23 +249,19 @@ func (s *Store) publishConcurrently(ctx context.Context, events []Event) []int64
 	if !s.canPublish(events) {
 		return nil
 	}
-	if bp, ok := s.pub.(BundlePublisher); ok && oneBundle(events) {
-		if !s.publishBundle(ctx, bp, events) {
-			return nil
-		}
-		ids := make([]int64, len(events))
-		for i, e := range events {
-			ids[i] = e.ID
-		}
-		metrics.EventsPublished.Add(float64(len(ids)))
-		return ids
-	}
 	ok := make([]bool, len(events))
-	var wg sync.WaitGroup
-	for i, e := range events {
-		wg.Go(func() { ok[i] = s.publishOne(ctx, e) })
+	if bp, bundles := s.pub.(BundlePublisher); bundles && oneBundle(events) {
+		sent := s.publishBundle(ctx, bp, events)
+		for i := range ok {
+			ok[i] = sent
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i, e := range events {
+			wg.Go(func() { ok[i] = s.publishOne(ctx, e) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var done []int64
 	for i, e := range events {
 		if ok[i] {
