@@ -19,8 +19,9 @@ type runner struct {
 	cfg    Config
 	runID  string
 	clk    clock
-	api    *http.Client // setup, publishing, scraping
+	api    *http.Client // setup, scraping
 	stream *http.Client // event streams (no timeout: they stay open)
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newRunner(cfg Config) *runner {
@@ -48,6 +49,7 @@ func newRunner(cfg Config) *runner {
 		clk:    clock{start: time.Now()},
 		api:    &http.Client{Transport: apiTransport, Timeout: 30 * time.Second},
 		stream: &http.Client{Transport: streamTransport},
+		dial:   dial,
 	}
 }
 
@@ -91,12 +93,15 @@ func (r *runner) fanout(ctx context.Context) (Report, error) {
 	}
 	rep.RSSKBPerConn = rssPerConn(before, connected, r.cfg.Clients)
 
+	posters := make([]*poster, r.cfg.Publishers) // publisher p's own connection
+	for p := range posters {
+		posters[p] = newPoster(r.dial)
+		defer posters[p].close()
+	}
 	pub := r.publish(ctx, led, len(groups), func(ctx context.Context, p, seq, comm int, body string) error {
 		g := groups[comm]
 		author := accounts[g.Members[seq/len(groups)%len(g.Members)]]
-		_, err := r.apiCall(ctx, http.MethodPost, r.target(p)+"/api/v1/communities/"+g.Slug+"/shares", author.Token,
-			map[string]string{"body": body}, nil)
-		return err
+		return posters[p].post(ctx, r.target(p)+"/api/v1/communities/"+g.Slug+"/shares", author.Token, shareJSON(body))
 	})
 	r.drain(ctx, led, clients.received)
 	clients.stop()
