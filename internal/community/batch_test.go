@@ -594,3 +594,73 @@ func TestMaxBundleIsTheStreams(t *testing.T) {
 		t.Errorf("maxBundle = %d, bus.MaxBundle = %d: a batch must fit one stream message", maxBundle, bus.MaxBundle)
 	}
 }
+
+// TestBatchRecipientLists checks that every event of a batch carries the
+// recipients its outbox row holds, though the statement answers a community's
+// member list once per batch: several shares to one community, one of them
+// mentioning a non-member (an open community adds them), shares to an
+// invite-only community (whose mentions add nobody), and the other audiences.
+func TestBatchRecipientLists(t *testing.T) {
+	f := newNetFixture(t)
+	ctx := context.Background()
+	ana, ben, cleo, dan := f.node("ana"), f.node("ben"), f.node("cleo"), f.node("dan")
+	f.connect(ana, ben)
+	for _, c := range []CommunityInput{{Name: "Open", Open: true}, {Name: "Closed", Open: false}} {
+		if _, err := f.store.CreateCommunity(ctx, ana, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, slug := range []string{"open", "closed"} {
+		if _, err := f.pool.Exec(ctx, `INSERT INTO community_members (community_id, node_id)
+			SELECT id, $2 FROM communities WHERE slug = $1`, slug, ben); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := []struct {
+		author int64
+		in     ShareInput
+	}{
+		{ana, ShareInput{Body: "one", CommunitySlug: "open"}},
+		{ben, ShareInput{Body: "two @cleo", CommunitySlug: "open"}},
+		{ana, ShareInput{Body: "three", CommunitySlug: "closed"}},
+		{ben, ShareInput{Body: "four", CommunitySlug: "open"}},
+		{ana, ShareInput{Body: "five @dan", CommunitySlug: "closed"}},
+		{cleo, ShareInput{Body: "not a member", CommunitySlug: "closed"}},
+		{ana, ShareInput{Body: "six", Audience: "connections"}},
+		{dan, ShareInput{Body: "seven", Audience: "everyone"}},
+		{ben, ShareInput{Body: "eight", CommunitySlug: "closed"}},
+	}
+	ws := make([]*shareWrite, len(inputs))
+	for i, in := range inputs {
+		w, err := newShareWrite(in.author, in.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws[i] = w
+	}
+	if err := writeShares(ctx, f.pool, ws, false); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int64{
+		"one": {ana, ben}, "two @cleo": {ana, ben, cleo}, "three": {ana, ben}, "four": {ana, ben},
+		"five @dan": {ana, ben}, "six": {ana, ben}, "seven": {}, "eight": {ana, ben},
+	}
+	for _, w := range ws {
+		if w.body == "not a member" {
+			if w.err == nil {
+				t.Error("a non-member's share to an invite-only community was written")
+			}
+			continue
+		}
+		if w.err != nil {
+			t.Fatalf("%q: %v", w.body, w.err)
+		}
+		var stored []int64
+		if err := f.pool.QueryRow(ctx, `SELECT to_nodes FROM events WHERE id = $1`, w.event.ID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(w.event.To, stored) || !slices.Equal(stored, want[w.body]) {
+			t.Errorf("%q: event to %v, outbox row to %v, want %v", w.body, w.event.To, stored, want[w.body])
+		}
+	}
+}

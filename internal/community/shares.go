@@ -170,6 +170,10 @@ type shareWrite struct {
 	share Share
 	event Event
 	err   error
+	// listed: the event's recipients are community's member list, which
+	// insertSharesSQL answers once per community and batch.
+	listed    bool
+	community int64
 }
 
 // newShareWrite checks a new share before anything is written: a share that
@@ -247,7 +251,9 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 					THEN ARRAY(SELECT DISTINCT m FROM unnest(members.ids || men.ids) AS m ORDER BY m) ELSE members.ids END
 				ELSE ARRAY(SELECT input.author UNION SELECT CASE WHEN k.from_node = input.author THEN k.to_node ELSE k.from_node END
 					FROM connections k WHERE k.state = 'accepted' AND (k.from_node = input.author OR k.to_node = input.author) ORDER BY 1)
-			END AS recipients
+			END AS recipients,
+			-- The recipients are the community's member list as it stands.
+			input.audience = 'community' AND NOT (input.open AND cardinality(men.ids) > 0) AS listed
 		FROM input
 		LEFT JOIN members ON members.community_id = input.community_id
 		CROSS JOIN LATERAL (SELECT coalesce(array_agg(n.id ORDER BY n.id), '{}') AS ids, coalesce(array_agg(n.handle ORDER BY n.handle), '{}') AS handles
@@ -265,7 +271,8 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 	), bundled AS MATERIALIZED (
 		-- The batch's events travel as one stream message, named by the
 		-- smallest of their ids (a lone event travels alone).
-		SELECT ok.*, CASE WHEN count(*) OVER () > 1 THEN min(event_id) OVER () END AS bundle FROM ok
+		SELECT ok.*, CASE WHEN count(*) OVER () > 1 THEN min(event_id) OVER () END AS bundle,
+			row_number() OVER (PARTITION BY ok.community_id, ok.listed ORDER BY ok.i) AS nth FROM ok
 	), new_events AS (
 		INSERT INTO events (id, subject, type, payload, to_all, to_nodes, bundle) OVERRIDING SYSTEM VALUE
 		SELECT event_id, subject, 'share.created', payload || jsonb_build_object('id', share_id, 'created_at', now(),
@@ -277,8 +284,10 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 		INSERT INTO events_pending (id) SELECT event_id FROM bundled
 	)
 	SELECT input.i, input.found, input.open, input.member, ok.share_id, now(), input.a_handle, input.a_name,
-		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles, ok.recipients, ok.event_id,
-		coalesce(ok.bundle, 0)
+		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles,
+		-- A member list is sent once per community (scanShares copies it).
+		CASE WHEN ok.listed AND ok.nth > 1 THEN NULL ELSE ok.recipients END, coalesce(ok.listed, false),
+		coalesce(ok.community_id, 0), ok.event_id, coalesce(ok.bundle, 0)
 	FROM input LEFT JOIN bundled ok ON ok.i = input.i`
 
 // shareInput is one share as insertSharesSQL reads it.
@@ -332,7 +341,7 @@ func (w *shareWrite) scan(row pgx.Rows) error {
 	var slug, cName string
 	sh := &w.share
 	if err := row.Scan(nil, &found, &open, &member, &id, &at, &handle, &name, &slug, &cName, &sh.Mentions,
-		&w.event.To, &eventID, &w.event.Bundle); err != nil {
+		&w.event.To, &w.listed, &w.community, &eventID, &w.event.Bundle); err != nil {
 		return err
 	}
 	if id == nil {
@@ -415,6 +424,22 @@ func scanShares(rows pgx.Rows, ws []*shareWrite) error {
 	}
 	if answered != len(ws) {
 		return fmt.Errorf("shares: %d answers for %d inputs", answered, len(ws))
+	}
+	// Shares to the same community share its member list (read only).
+	lists := make(map[int64][]int64)
+	for _, w := range ws {
+		if w.listed && w.event.To != nil {
+			lists[w.community] = w.event.To
+		}
+	}
+	for _, w := range ws {
+		if w.listed && w.event.To == nil {
+			to, ok := lists[w.community]
+			if !ok {
+				return fmt.Errorf("shares: no member list for community %d", w.community)
+			}
+			w.event.To = to
+		}
 	}
 	return nil
 }
