@@ -241,9 +241,13 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 		SELECT d.community_id, ARRAY(SELECT cm.node_id FROM community_members cm
 			WHERE cm.community_id = d.community_id ORDER BY cm.node_id) AS ids
 		FROM (SELECT DISTINCT community_id FROM input WHERE member) d
+	), seq AS MATERIALIZED (
+		-- The id sequences looked up once, not twice per share (each lookup
+		-- is a catalog search).
+		SELECT pg_get_serial_sequence('shares', 'id')::regclass AS shares, pg_get_serial_sequence('events', 'id')::regclass AS events
 	), ok AS MATERIALIZED (
-		SELECT input.*, nextval(pg_get_serial_sequence('shares', 'id')) AS share_id,
-			nextval(pg_get_serial_sequence('events', 'id')) AS event_id, men.ids AS mention_ids, men.handles AS mention_handles,
+		SELECT input.*, nextval(seq.shares) AS share_id,
+			nextval(seq.events) AS event_id, men.ids AS mention_ids, men.handles AS mention_handles,
 			-- Who hears of the share live: its audience, never anyone who may
 			-- not read it; mentioned people only in an open community.
 			CASE WHEN input.audience = 'everyone' THEN '{}'::bigint[]
@@ -255,6 +259,7 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 			-- The recipients are the community's member list as it stands.
 			input.audience = 'community' AND NOT (input.open AND cardinality(men.ids) > 0) AS listed
 		FROM input
+		CROSS JOIN seq
 		LEFT JOIN members ON members.community_id = input.community_id
 		CROSS JOIN LATERAL (SELECT coalesce(array_agg(n.id ORDER BY n.id), '{}') AS ids, coalesce(array_agg(n.handle ORDER BY n.handle), '{}') AS handles
 			FROM nodes n WHERE cardinality(input.mentions) > 0 AND n.handle = ANY(input.mentions) AND n.deactivated_at IS NULL) men
