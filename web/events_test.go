@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -509,5 +510,53 @@ func TestWriteSSESplitsEveryLineBreak(t *testing.T) {
 	}
 	if got, want := b.String(), "id: 7\nevent: share\ndata: a\ndata: id: 9\ndata: b\ndata: c\n\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestHubDispatchReachesRecipientsOnly: an event is queued on the streams of
+// its recipients and no others, however the hub finds them: recipients
+// looked up among the streams, or (more recipients than nodes with streams,
+// the list sorted) streams looked up in the list.
+func TestHubDispatchReachesRecipientsOnly(t *testing.T) {
+	h := newHub()
+	subs := map[string]*subscriber{}
+	for _, s := range []struct {
+		name string
+		node int64
+	}{{"ana", 2}, {"ben", 5}, {"cleo", 9}, {"cleo on a phone", 9}} {
+		subs[s.name] = h.newSubscriber(s.node, apiFormat, false)
+		h.add(subs[s.name], 0)
+	}
+	cases := []struct {
+		name  string
+		to    []int64
+		toAll bool
+		want  []string
+	}{
+		{"many recipients, sorted", []int64{1, 2, 3, 4, 6, 7, 8, 9, 10}, false, []string{"ana", "cleo", "cleo on a phone"}},
+		{"many recipients, unsorted", []int64{10, 9, 1, 5, 3, 4, 6, 7}, false, []string{"ben", "cleo", "cleo on a phone"}},
+		{"many recipients, a node twice", []int64{1, 2, 2, 3, 4, 6, 7, 8}, false, []string{"ana"}},
+		{"few recipients", []int64{5}, false, []string{"ben"}},
+		{"nobody here", []int64{1, 3, 4, 6, 7, 8, 10, 11}, false, nil},
+		{"everyone", nil, true, []string{"ana", "ben", "cleo", "cleo on a phone"}},
+	}
+	for i, tc := range cases {
+		seq := uint64(i + 1)
+		h.dispatch(&liveEvent{Seq: seq, Event: community.Event{To: tc.to, ToAll: tc.toAll}})
+		for name, sub := range subs {
+			var got int
+			for _, ev := range sub.queue {
+				if ev.Seq == seq {
+					got++
+				}
+			}
+			want := 0
+			if slices.Contains(tc.want, name) {
+				want = 1
+			}
+			if got != want {
+				t.Errorf("%s: %s's stream has the event %d times, want %d", tc.name, name, got, want)
+			}
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"net"
 	"runtime"
 	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -458,8 +459,7 @@ func (h *hub) remember(ev *liveEvent) {
 
 // dispatch remembers ev and queues it on the streams of its recipients.
 func (h *hub) dispatch(ev *liveEvent) {
-	ready := make([]*subscriber, 0, len(ev.Event.To)) // about one stream per recipient
-	var lagging []*subscriber
+	var ready, lagging []*subscriber
 	offer := func(sub *subscriber) {
 		schedule, lag := sub.enqueue(ev)
 		if schedule {
@@ -477,10 +477,22 @@ func (h *hub) dispatch(ev *liveEvent) {
 				offer(sub)
 			}
 		}
+	} else if to := ev.Event.To; len(h.byNode) < len(to) && slices.IsSorted(to) {
+		// Fewer nodes with streams here than recipients (an instance with
+		// few or no streams, a big community): each node is looked up in
+		// the list (sorted, as the outbox writes it) instead of each
+		// recipient in the map.
+		for node, list := range h.byNode {
+			if _, found := slices.BinarySearch(to, node); found {
+				for _, sub := range list {
+					offer(sub)
+				}
+			}
+		}
 	} else {
 		// The recipients' streams, not every stream: an event to a community
 		// of 300 touches at most their streams whatever the instance holds.
-		for _, node := range ev.Event.To {
+		for _, node := range to {
 			for _, sub := range h.byNode[node] {
 				offer(sub) // a node listed twice is queued once (enqueue skips seq <= sent)
 			}
