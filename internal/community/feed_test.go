@@ -3,6 +3,7 @@ package community
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -122,5 +123,53 @@ func TestFeedMatchesReference(t *testing.T) {
 	}
 	if checked < 200 {
 		t.Errorf("only %d non-empty feeds compared; the random network is too thin to test anything", checked)
+	}
+}
+
+// TestFeedMentionsFromTheirIndex: where mentions are rare, ANALYZE keeps no
+// statistics of their elements and the planner guesses that a fixed share of
+// all shares mentions anyone; the feed's mentions source must still take its
+// shares from shares_mentions, not walk every share backwards through the
+// primary key looking for them (the dashboard timed out on a database of
+// 2.5 million shares that way).
+func TestFeedMentionsFromTheirIndex(t *testing.T) {
+	f := newNetFixture(t)
+	ctx := context.Background()
+	ana, ben := f.node("ana"), f.node("ben")
+	if _, err := f.store.CreateCommunity(ctx, ana, CommunityInput{Name: "Busy", Open: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.CreateShare(ctx, ana, ShareInput{Body: "hello @ben", CommunitySlug: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	// Plain shares, written directly (empty bodies keep it quick).
+	if _, err := f.pool.Exec(ctx, `INSERT INTO shares (author_id, audience, community_id, body)
+		SELECT $1, 'community', (SELECT id FROM communities WHERE slug = 'busy'), ''
+		FROM generate_series(1, 200000) i`, ana); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, `ANALYZE shares`); err != nil {
+		t.Fatal(err)
+	}
+	// A page of one: the planner's walk looks cheap at fewer shares the
+	// smaller the page (200,000 here; about 2 million for pages of 50).
+	rows, err := f.pool.Query(ctx, "EXPLAIN "+feedSQL, ben, int64(math.MaxInt64), 1, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "Index Scan Backward using shares_pkey") || !strings.Contains(text, "shares_mentions") {
+		t.Errorf("the mentions source does not use shares_mentions:\n%s", text)
+	}
+	feed, err := f.store.Feed(ctx, ben, FeedFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(feed) != 1 || feed[0].Body != "hello @ben" {
+		t.Errorf("ben's feed = %d shares, want the one mentioning him", len(feed))
 	}
 }
