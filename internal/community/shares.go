@@ -170,7 +170,7 @@ type shareWrite struct {
 	share Share
 	event Event
 	err   error
-	// listed: the event's recipients are community's member list, which
+	// listed: the event's recipients are the community's member list, which
 	// insertSharesSQL answers once per community and batch.
 	listed    bool
 	community int64
@@ -290,7 +290,7 @@ const insertSharesSQL = `WITH input AS MATERIALIZED (
 	)
 	SELECT input.i, input.found, input.open, input.member, ok.share_id, now(), input.a_handle, input.a_name,
 		coalesce(input.c_slug, ''), coalesce(input.c_name, ''), ok.mention_handles,
-		-- A member list is sent once per community (scanShares copies it).
+		-- A member list is sent once per community (scanShares hands it on).
 		CASE WHEN ok.listed AND ok.nth > 1 THEN NULL ELSE ok.recipients END, coalesce(ok.listed, false),
 		coalesce(ok.community_id, 0), ok.event_id, coalesce(ok.bundle, 0)
 	FROM input LEFT JOIN bundled ok ON ok.i = input.i`
