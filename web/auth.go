@@ -229,11 +229,10 @@ func (s *Server) CredentialsChanged(node int64) { s.tokens.forgetNode(node) }
 func (s *Server) WatchingCredentials(on bool) { s.tokens.watching(on) }
 
 func (s *Server) act(e bus.AuthEnded) {
-	if e.TokenID != 0 && !e.All {
-		s.tokens.forgetTokenID(e.TokenID)
-	} else {
-		s.tokens.forgetNode(e.Node)
-	}
+	// Everything cached of the node is looked up again, whatever ended: a
+	// signed-out browser session is not cached under the ended id, and the
+	// database's notice of the change may come after the streams end here.
+	s.tokens.forgetNode(e.Node)
 	// One revoked token ends only the streams opened with it; anything wider
 	// (sign-out, everywhere, deactivation) ends every stream of the node.
 	if e.TokenID != 0 && !e.All {
