@@ -175,18 +175,6 @@ func (c *tokenCache) forget(token string) {
 	delete(c.m, tokenKeyOf(token))
 }
 
-// forgetTokenID drops the entry of a revoked token.
-func (c *tokenCache) forgetTokenID(id int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	for k, e := range c.m {
-		if e.tokenID == id {
-			delete(c.m, k)
-		}
-	}
-}
-
 // forgetNode drops every entry of a node whose sessions and tokens ended
 // (signed out everywhere, or deactivated), or whose credentials changed.
 func (c *tokenCache) forgetNode(id int64) {

@@ -64,7 +64,7 @@ func TestTokenCacheFreshOnlyWhileWatched(t *testing.T) {
 	if _, _, ok := c.fresh("t1"); ok {
 		t.Error("an entry from before the notices came back is fresh")
 	}
-	c.forgetTokenID(7)
+	c.forgetNode(ada.ID) // what a revocation heard from another instance does
 	if _, _, ok := c.get("t1"); ok {
 		t.Error("a revoked token is kept")
 	}
