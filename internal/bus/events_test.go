@@ -162,6 +162,19 @@ func TestEventsBundles(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("replay from the first kept", kept, want[1:])
+
+	// The tail's and the replays' consumers go away soon after they are
+	// idle: none keeps nats.go's default of five minutes.
+	n := 0
+	for ci := range stream.ListConsumers(ctx).Info() {
+		n++
+		if limit := ci.Config.InactiveThreshold; limit <= 0 || limit > tailIdleLimit {
+			t.Errorf("consumer %s stays %s after its last use, want at most %s", ci.Name, limit, tailIdleLimit)
+		}
+	}
+	if n == 0 {
+		t.Error("no consumers listed: the tail's should be there")
+	}
 }
 
 func TestSplit(t *testing.T) {
