@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	page := fs.String("page", "", "request this page (e.g. /) at -rate requests/s (default 200) as the nodes instead of fan-out; no clients")
 	pageRoute := fs.String("page-route", "", "the page's route pattern in the server's request-time histogram (default: -page without its query)")
 	pageFill := fs.Int("page-fill", 50, "with -page: post shares first until every community holds this many (0: none)")
+	warmup := fs.Duration("warmup", 0, "with -page: request the page at the same rate for this long first, reported apart from the measured run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Targets: split(*targets), Clients: *clients, Publishers: *publishers, Rate: *rate,
 		Duration: *duration, CommunityMin: lo, CommunityMax: hi, Nodes: *nodes, Idle: *idle,
 		Baseline: *baseline, NATS: split(*natsURLs), StatePath: *state, Drain: *drain, BodySize: *bodySize,
-		Page: *page, PageRoute: *pageRoute, PageFill: *pageFill,
+		Page: *page, PageRoute: *pageRoute, PageFill: *pageFill, Warmup: *warmup,
 	}
 	if !*quiet {
 		cfg.Logf = func(format string, args ...any) {

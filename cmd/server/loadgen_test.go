@@ -105,8 +105,9 @@ func TestLoadgenSmoke(t *testing.T) {
 		cfg := cfg
 		// The 12 saved nodes and their communities, each filled to 30
 		// shares (more than the runs above posted); about 20 requests of the
-		// dashboard.
+		// dashboard, after half a second of warm-up (about 10 more).
 		cfg.Page, cfg.PageFill, cfg.Nodes, cfg.Rate, cfg.Duration = "/", 30, 12, 20, time.Second
+		cfg.Warmup = 500 * time.Millisecond
 		rep, err := load.Run(t.Context(), cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -116,6 +117,11 @@ func TestLoadgenSmoke(t *testing.T) {
 		t.Logf("report:\n%s", text.String())
 		if rep.Errors == nil || *rep.Errors != 0 || rep.Sent == 0 || rep.Acked != rep.Sent {
 			t.Errorf("sent %d, 2xx %d, errors %v; want all answered 2xx (first failure: %s)", rep.Sent, rep.Acked, rep.Errors, rep.FirstError)
+		}
+		if w := rep.Warmup; w == nil || w.Sent == 0 || w.Errors != 0 || w.P99ServerMsLE == 0 {
+			t.Errorf("warm-up %+v, want requests sent, none failed, a server p99 bound", w)
+		} else if limit := int64(cfg.Rate*cfg.Duration.Seconds()) + int64(cfg.Publishers); rep.Sent > limit {
+			t.Errorf("measured run sent %d (warm-up %d), want at most %d: the warm-up counted in", rep.Sent, w.Sent, limit)
 		}
 		// Other tests' requests may share the process's histogram: at least ours.
 		if rep.PageServed == nil || *rep.PageServed < rep.Acked || rep.PageP99ServerMsLE == nil || *rep.PageP99ServerMsLE == 0 {

@@ -113,7 +113,7 @@ func (r *runner) baseline(ctx context.Context) (Report, error) {
 
 	// The publish is acknowledged when the server answered the flush that
 	// follows it (NATS core has no per-message acknowledgement).
-	pub := r.publish(ctx, led, len(groups), func(ctx context.Context, p, seq, comm int, body string) error {
+	pub := r.publish(ctx, r.cfg.Duration, led, len(groups), func(ctx context.Context, p, seq, comm int, body string) error {
 		if err := pubs[p].Publish(subject(comm), []byte(body)); err != nil {
 			return err
 		}

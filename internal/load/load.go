@@ -90,6 +90,12 @@ type Config struct {
 	// PageFill is how many shares each community should hold before the
 	// page run (page mode; missing ones are posted first, 0: none).
 	PageFill int
+	// Warmup, in page mode, requests the page at the same rate for this
+	// long before the measured run; those requests are reported apart
+	// (the step from no load to Rate meets cold caches: the instances'
+	// credentials and PostgreSQL's buffers and plans), and the server's
+	// histogram is read again when it ends.
+	Warmup time.Duration
 	// Logf reports progress (nil: silent).
 	Logf func(format string, args ...any)
 }
@@ -143,6 +149,9 @@ func (c *Config) normalise() error {
 		if c.PageFill < 0 {
 			return errors.New("page fill cannot be negative")
 		}
+		if c.Warmup < 0 {
+			return errors.New("warm-up cannot be negative")
+		}
 		// Page requests are the load: no event streams; Rate counts
 		// requests (0: each publisher asks again as soon as answered).
 		c.Clients = 0
@@ -162,6 +171,8 @@ func (c *Config) normalise() error {
 	switch {
 	case c.Baseline && c.Idle:
 		return errors.New("-idle and -baseline exclude each other")
+	case c.Warmup > 0 && c.Page == "":
+		return errors.New("-warmup is for -page runs")
 	case c.Page != "" && (c.Idle || c.Baseline):
 		return errors.New("-page excludes -idle and -baseline")
 	case c.Baseline && len(c.NATS) == 0:

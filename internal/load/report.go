@@ -46,6 +46,7 @@ type Report struct {
 	Errors            *int64   `json:"errors,omitempty"`
 	PageServed        *int64   `json:"page_server_requests,omitempty"`
 	PageP99ServerMsLE *float64 `json:"page_p99_server_ms_le,omitempty"`
+	Warmup            *Warmup  `json:"warmup,omitempty"` // page mode with Config.Warmup
 
 	Mode        string        `json:"-"` // "fan-out", "idle", "baseline" or "page"
 	Targets     int           `json:"-"`
@@ -182,6 +183,16 @@ func (r Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// Warmup is what page mode's warm-up saw: its requests are not in the
+// report's other figures.
+type Warmup struct {
+	Seconds       float64 `json:"s"`
+	Sent          int64   `json:"sent"`
+	Errors        int64   `json:"errors"`
+	P99Ms         float64 `json:"p99_ms"`
+	P99ServerMsLE float64 `json:"p99_server_ms_le"` // -1: unknown
+}
+
 // writePageText is page mode's part of the text report.
 func writePageText(b *strings.Builder, r Report) {
 	rate := "as fast as answered"
@@ -194,6 +205,10 @@ func writePageText(b *strings.Builder, r Report) {
 	}
 	if r.PageServed != nil {
 		served = *r.PageServed
+	}
+	if w := r.Warmup; w != nil {
+		fmt.Fprintf(b, "  warm-up      %gs first, not in the figures below: %d requests, errors %d, client p99 %.2f ms, server p99 <= %g ms\n",
+			w.Seconds, w.Sent, w.Errors, w.P99Ms, w.P99ServerMsLE)
 	}
 	fmt.Fprintf(b, "  page         GET %s, %d worker(s), %s, for %s\n", r.Page, r.Publishers, rate, r.Window.Round(time.Millisecond))
 	fmt.Fprintf(b, "  requests     sent %d, 2xx %d (%.1f/s), errors %d\n", r.Sent, r.Acked, r.AckedPerS, errs)

@@ -98,7 +98,7 @@ func (r *runner) fanout(ctx context.Context) (Report, error) {
 		posters[p] = newPoster(r.dial)
 		defer posters[p].close()
 	}
-	pub := r.publish(ctx, led, len(groups), func(ctx context.Context, p, seq, comm int, body string) error {
+	pub := r.publish(ctx, r.cfg.Duration, led, len(groups), func(ctx context.Context, p, seq, comm int, body string) error {
 		g := groups[comm]
 		author := accounts[g.Members[seq/len(groups)%len(g.Members)]]
 		return posters[p].post(ctx, r.target(p)+"/api/v1/communities/"+g.Slug+"/shares", author.Token, shareJSON(body))
@@ -164,20 +164,34 @@ func (r *runner) page(ctx context.Context) (Report, error) {
 	}
 	rep := r.baseReport("page", len(accounts), groups)
 	rep.Page = r.cfg.Page
-	before, hb, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
-	if err != nil {
-		return rep, err
-	}
 	// A redirect (to sign in) is a failure to measure, not a page to follow.
 	client := &http.Client{Transport: r.api.Transport, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	T := len(r.cfg.Targets)
 	led := &ledger{fanout: make([]int64, 1)} // nothing is delivered: expected stays 0
-	pub := r.publish(ctx, led, 1, func(ctx context.Context, _, seq, _ int, _ string) error {
+	get := func(ctx context.Context, _, seq, _ int, _ string) error {
 		// Request seq goes to target seq % T as node seq / T: every node
-		// is seen on every target, and the nodes take turns.
+		// is seen on every target, and the nodes take turns. The measured
+		// run goes on from the warm-up's last request.
 		return r.getPage(ctx, client, r.target(seq)+r.cfg.Page, accounts[(seq/T)%len(accounts)].Token)
-	})
+	}
+	before, hb, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
+	if err != nil {
+		return rep, err
+	}
+	if r.cfg.Warmup > 0 {
+		r.cfg.Logf("warming up for %s", r.cfg.Warmup)
+		warm := r.publish(ctx, r.cfg.Warmup, led, 1, get)
+		mid, hm, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
+		if err != nil {
+			return rep, err
+		}
+		w := summarise(warm.latencies)
+		rep.Warmup = &Warmup{Seconds: r.cfg.Warmup.Seconds(), Sent: warm.sent, Errors: warm.failed, P99Ms: w.P99,
+			P99ServerMsLE: serverP99(histogramDelta(before, mid, hb, hm))}
+		before, hb = mid, hm
+	}
+	pub := r.publish(ctx, r.cfg.Duration, led, 1, get)
 	after, ha, err := scrapeRouteAll(ctx, r.api, r.cfg.Targets, r.cfg.PageRoute)
 	if err != nil {
 		return rep, err
@@ -190,12 +204,19 @@ func (r *runner) page(ctx context.Context) (Report, error) {
 	delta := histogramDelta(before, after, hb, ha)
 	served := int64(delta[math.Inf(1)])
 	rep.PageServed = &served
-	le := -1.0 // no request observed, or above the largest finite bucket
-	if b, ok := quantileBound(delta, 0.99); ok && !math.IsInf(b, 1) {
-		le = round(b*1000, 3)
-	}
+	le := serverP99(delta)
 	rep.PageP99ServerMsLE = &le
 	return rep, nil
+}
+
+// serverP99 is the upper bound in milliseconds of the histogram bucket
+// holding the 99th percentile of delta; -1 when no request was observed or it
+// lies above the largest finite bucket.
+func serverP99(delta histogram) float64 {
+	if b, ok := quantileBound(delta, 0.99); ok && !math.IsInf(b, 1) {
+		return round(b*1000, 3)
+	}
+	return -1
 }
 
 // getPage requests one page as the holder of token and reads it whole; any
@@ -301,11 +322,14 @@ type sendFunc func(ctx context.Context, p, seq, comm int, body string) error
 // second), each waiting for its previous answer, so a slow server lowers the
 // rate rather than piling up requests; without one, each sends again as soon
 // as it is answered. Shares go to the communities in turn.
-func (r *runner) publish(ctx context.Context, led *ledger, communities int, send sendFunc) published {
+func (r *runner) publish(ctx context.Context, d time.Duration, led *ledger, communities int, send sendFunc) published {
 	P := r.cfg.Publishers
 	start := time.Now()
 	startAt := r.clk.now()
-	end := start.Add(r.cfg.Duration)
+	end := start.Add(d)
+	led.mu.Lock()
+	first := len(led.sentAt) // a warm-up's requests came before
+	led.mu.Unlock()
 	var interval time.Duration
 	if r.cfg.Rate > 0 {
 		interval = time.Duration(float64(time.Second) * float64(P) / r.cfg.Rate)
@@ -363,8 +387,8 @@ func (r *runner) publish(ctx context.Context, led *ledger, communities int, send
 	out.window = time.Since(start)
 	out.startAt = startAt
 	led.mu.Lock()
-	out.sent = int64(len(led.sentAt))
-	for _, a := range led.acked {
+	out.sent = int64(len(led.sentAt) - first)
+	for _, a := range led.acked[first:] {
 		if a {
 			out.acked++
 		}
