@@ -91,10 +91,10 @@ type Config struct {
 	// page run (page mode; missing ones are posted first, 0: none).
 	PageFill int
 	// Warmup, in page mode, requests the page at the same rate for this
-	// long before the measured run; those requests are reported apart
-	// (the step from no load to Rate meets cold caches: the instances'
-	// credentials and PostgreSQL's buffers and plans), and the server's
-	// histogram is read again when it ends.
+	// long before the measured run; those requests are reported apart (the
+	// step from no load to 200 views/s of the dashboard is slow for a second
+	// or two: README, "Performance"), and the server's histogram is read
+	// again when it ends.
 	Warmup time.Duration
 	// Logf reports progress (nil: silent).
 	Logf func(format string, args ...any)

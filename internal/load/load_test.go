@@ -139,6 +139,31 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 }
 
+func TestConfigRefusesMismatchedModes(t *testing.T) {
+	base := Config{Targets: []string{"http://127.0.0.1:8081"}, Clients: 1, Publishers: 1, Duration: time.Second, CommunityMin: 1, CommunityMax: 1}
+	for name, c := range map[string]struct {
+		edit func(*Config)
+		want string
+	}{
+		"warm-up without a page": {func(c *Config) { c.Warmup = time.Second }, "-warmup is for -page runs"},
+		"negative warm-up":       {func(c *Config) { c.Page, c.Warmup = "/", -time.Second }, "warm-up cannot be negative"},
+		"page and idle":          {func(c *Config) { c.Page, c.Idle = "/", true }, "-page excludes -idle and -baseline"},
+	} {
+		cfg := base
+		cfg.Targets = slices.Clone(base.Targets)
+		c.edit(&cfg)
+		if err := cfg.normalise(); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	ok := base
+	ok.Targets = slices.Clone(base.Targets)
+	ok.Page, ok.Warmup = "/", time.Second
+	if err := ok.normalise(); err != nil {
+		t.Errorf("a page run with a warm-up: %v", err)
+	}
+}
+
 const exposition = `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 12.5

@@ -317,7 +317,7 @@ type published struct {
 // sendFunc sends share seq into community comm from publisher p.
 type sendFunc func(ctx context.Context, p, seq, comm int, body string) error
 
-// publish runs the publishers for the duration. With a rate, publisher p
+// publish runs the publishers for d. With a rate, publisher p
 // sends at start + p/rate + k*publishers/rate (all of them together: rate per
 // second), each waiting for its previous answer, so a slow server lowers the
 // rate rather than piling up requests; without one, each sends again as soon
