@@ -94,6 +94,8 @@ settle() {
 # field FILE KEY: a number from the one-line JSON report (its top level: a
 # page report's "warmup" object, last on the line, repeats some keys).
 field() { sed 's/,"warmup":.*//' "$1" | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"; }
+# warmup_field FILE KEY: the same from a page report's "warmup" object.
+warmup_field() { sed -n 's/.*"warmup":{\([^}]*\)}.*/,\1/p' "$1" | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"; }
 
 pids=()
 stop_all() {
@@ -215,7 +217,7 @@ if ! skipped page; then
   cat "$out/page.json"
   summary+=("page $page at $page_rate/s: client p50 $(field "$out/page.json" p50_ms) ms, p99 $(field "$out/page.json" p99_ms) ms; server p99 <= $(field "$out/page.json" page_p99_server_ms_le) ms (histogram bucket bound); errors $(field "$out/page.json" errors) of $(field "$out/page.json" sent)")
   if [[ $page_warmup != 0* ]]; then
-    summary+=("  its $page_warmup warm-up, apart: client p99 $(sed -n 's/.*"warmup":{[^}]*"p99_ms":\([-0-9.e+]*\).*/\1/p' "$out/page.json") ms, server p99 <= $(sed -n 's/.*"warmup":{[^}]*"p99_server_ms_le":\([-0-9.e+]*\).*/\1/p' "$out/page.json") ms")
+    summary+=("  its $page_warmup warm-up, apart: client p99 $(warmup_field "$out/page.json" p99_ms) ms, server p99 <= $(warmup_field "$out/page.json" p99_server_ms_le) ms")
   fi
 fi
 
